@@ -1,0 +1,349 @@
+//! How condition operators compare values, as the Azure Policy docs define it: strings compare
+//! case-insensitively (`InvariantCultureIgnoreCase`) except under `match`; numbers, booleans and
+//! their string forms coerce; `like` takes `*` (and `?`) wildcards; `match` takes `#` (digit),
+//! `?` (letter) and `.` (any character); ordering compares numbers, dates and strings.
+
+use std::cmp::Ordering;
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use serde_json::Value;
+
+/// Case-insensitive string equality, with an ASCII fast path.
+pub fn str_eq_ci(a: &str, b: &str) -> bool {
+    if a.len() == b.len() && a.eq_ignore_ascii_case(b) {
+        return true;
+    }
+    if a.is_ascii() && b.is_ascii() {
+        return false;
+    }
+    a.to_lowercase() == b.to_lowercase()
+}
+
+/// Lower-case a string the way comparisons fold case.
+pub fn fold(s: &str) -> String {
+    s.to_lowercase()
+}
+
+/// Normalise an Azure location for comparison: `East US 2` equals `eastus2`.
+pub fn normalize_location(s: &str) -> String {
+    s.chars()
+        .filter(|c| !c.is_whitespace())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+fn number_of(v: &Value) -> Option<f64> {
+    match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => {
+            let t = s.trim();
+            if t.is_empty() {
+                return None;
+            }
+            t.parse::<f64>().ok().filter(|f| f.is_finite())
+        }
+        _ => None,
+    }
+}
+
+fn bool_of(v: &Value) -> Option<bool> {
+    match v {
+        Value::Bool(b) => Some(*b),
+        Value::String(s) if s.eq_ignore_ascii_case("true") => Some(true),
+        Value::String(s) if s.eq_ignore_ascii_case("false") => Some(false),
+        _ => None,
+    }
+}
+
+/// Equality under `equals`/`in`: `None` is a missing property, which equals only `null`.
+pub fn values_equal(actual: Option<&Value>, expected: &Value) -> bool {
+    let Some(actual) = actual else {
+        return expected.is_null();
+    };
+    value_eq(actual, expected)
+}
+
+/// Equality of two present values with the documented coercions.
+pub fn value_eq(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Null, Value::Null) => true,
+        (Value::Null, _) | (_, Value::Null) => false,
+        (Value::String(x), Value::String(y)) => str_eq_ci(x, y),
+        (Value::Number(x), Value::Number(y)) => match (x.as_i64(), y.as_i64()) {
+            (Some(i), Some(j)) => i == j,
+            _ => x.as_f64() == y.as_f64(),
+        },
+        (Value::Bool(x), Value::Bool(y)) => x == y,
+        (Value::Bool(_), Value::String(_)) | (Value::String(_), Value::Bool(_)) => {
+            matches!((bool_of(a), bool_of(b)), (Some(x), Some(y)) if x == y)
+        }
+        (Value::Number(_), Value::String(_)) | (Value::String(_), Value::Number(_)) => {
+            matches!((number_of(a), number_of(b)), (Some(x), Some(y)) if x == y)
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| value_eq(p, q))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len()
+                && x.iter().all(|(k, v)| {
+                    crate::path::get_member(y, k).is_some_and(|w| value_eq(v, w))
+                })
+        }
+        _ => false,
+    }
+}
+
+/// A value as text for string operators (`like`, `contains`, `match`): scalars only.
+pub fn scalar_text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(if *b { "True".into() } else { "False".into() }),
+        _ => None,
+    }
+}
+
+/// Parse a date-time the way ARM accepts ISO 8601 strings.
+pub fn parse_datetime(s: &str) -> Option<DateTime<Utc>> {
+    let t = s.trim();
+    if t.len() < 10 || !t.as_bytes().first().is_some_and(u8::is_ascii_digit) {
+        return None;
+    }
+    if let Ok(d) = DateTime::parse_from_rfc3339(t) {
+        return Some(d.with_timezone(&Utc));
+    }
+    for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S"] {
+        if let Ok(d) = NaiveDateTime::parse_from_str(t, fmt) {
+            return Some(d.and_utc());
+        }
+    }
+    if let Ok(d) = NaiveDate::parse_from_str(t, "%Y-%m-%d") {
+        return d.and_hms_opt(0, 0, 0).map(|x| x.and_utc());
+    }
+    None
+}
+
+/// Ordering under `less`/`greater`/…: numbers (and numeric strings against numbers), dates
+/// (both sides parse as dates), else strings case-insensitively. `Err` when the types do
+/// not match, which the docs make an evaluation error.
+pub fn compare_order(a: &Value, b: &Value) -> Result<Ordering, String> {
+    match (a, b) {
+        (Value::Number(_), Value::Number(_))
+        | (Value::Number(_), Value::String(_))
+        | (Value::String(_), Value::Number(_)) => {
+            let (Some(x), Some(y)) = (number_of(a), number_of(b)) else {
+                return Err(format!(
+                    "cannot compare `{}` with `{}`: the types differ",
+                    brief(a),
+                    brief(b)
+                ));
+            };
+            x.partial_cmp(&y).ok_or_else(|| "cannot compare NaN".to_string())
+        }
+        (Value::String(x), Value::String(y)) => {
+            if let (Some(p), Some(q)) = (parse_datetime(x), parse_datetime(y)) {
+                return Ok(p.cmp(&q));
+            }
+            Ok(fold(x).cmp(&fold(y)))
+        }
+        _ => Err(format!(
+            "cannot compare `{}` with `{}`: less/greater take numbers, strings or dates",
+            brief(a),
+            brief(b)
+        )),
+    }
+}
+
+/// A short rendering of a value for messages.
+pub fn brief(v: &Value) -> String {
+    let s = v.to_string();
+    if s.chars().count() > 80 {
+        let cut: String = s.chars().take(77).collect();
+        format!("{cut}...")
+    } else {
+        s
+    }
+}
+
+/// A compiled `like` pattern: `*` matches any run, `?` one character; case-insensitive.
+#[derive(Debug, Clone)]
+pub struct LikePattern {
+    parts: Vec<LikeToken>,
+}
+
+#[derive(Debug, Clone)]
+enum LikeToken {
+    Lit(Vec<char>),
+    Star,
+    One,
+}
+
+impl LikePattern {
+    /// Compile a pattern.
+    pub fn new(pattern: &str) -> Self {
+        let mut parts = Vec::new();
+        let mut lit = Vec::new();
+        for c in pattern.chars() {
+            match c {
+                '*' | '?' => {
+                    if !lit.is_empty() {
+                        parts.push(LikeToken::Lit(std::mem::take(&mut lit)));
+                    }
+                    parts.push(if c == '*' { LikeToken::Star } else { LikeToken::One });
+                }
+                _ => lit.extend(c.to_lowercase()),
+            }
+        }
+        if !lit.is_empty() {
+            parts.push(LikeToken::Lit(lit));
+        }
+        Self { parts }
+    }
+
+    /// True when the whole of `text` matches.
+    pub fn is_match(&self, text: &str) -> bool {
+        let folded: Vec<char> = text.chars().flat_map(char::to_lowercase).collect();
+        like_match(&self.parts, &folded)
+    }
+}
+
+fn like_match(parts: &[LikeToken], text: &[char]) -> bool {
+    // Iterative wildcard matching with backtracking to the last star: linear in practice.
+    let mut tokens: Vec<Option<char>> = Vec::new(); // None = one-char wildcard
+    let mut stars: Vec<bool> = Vec::new();
+    for part in parts {
+        match part {
+            LikeToken::Lit(chars) => {
+                for c in chars {
+                    tokens.push(Some(*c));
+                    stars.push(false);
+                }
+            }
+            LikeToken::One => {
+                tokens.push(None);
+                stars.push(false);
+            }
+            LikeToken::Star => {
+                tokens.push(None);
+                stars.push(true);
+            }
+        }
+    }
+    let (mut p, mut t) = (0usize, 0usize);
+    let mut star: Option<(usize, usize)> = None;
+    while t < text.len() {
+        let is_star = stars.get(p).copied().unwrap_or(false);
+        if p < tokens.len() && is_star {
+            star = Some((p, t));
+            p += 1;
+            continue;
+        }
+        let ok = match tokens.get(p) {
+            Some(Some(c)) => text.get(t) == Some(c),
+            Some(None) => true,
+            None => false,
+        };
+        if ok {
+            p += 1;
+            t += 1;
+        } else if let Some((sp, st)) = star {
+            p = sp + 1;
+            t = st + 1;
+            star = Some((sp, st + 1));
+        } else {
+            return false;
+        }
+    }
+    while stars.get(p).copied().unwrap_or(false) {
+        p += 1;
+    }
+    p == tokens.len()
+}
+
+/// A compiled `match` pattern: `#` a digit, `?` a letter, `.` any character, else literal.
+#[derive(Debug, Clone)]
+pub struct MatchPattern {
+    chars: Vec<char>,
+    insensitive: bool,
+}
+
+impl MatchPattern {
+    /// Compile a pattern; `insensitive` for `matchInsensitively`.
+    pub fn new(pattern: &str, insensitive: bool) -> Self {
+        Self {
+            chars: pattern.chars().collect(),
+            insensitive,
+        }
+    }
+
+    /// True when the whole of `text` matches, character for character.
+    pub fn is_match(&self, text: &str) -> bool {
+        let mut it = text.chars();
+        for p in &self.chars {
+            let Some(c) = it.next() else {
+                return false;
+            };
+            let ok = match p {
+                '#' => c.is_ascii_digit(),
+                '?' => c.is_alphabetic(),
+                '.' => true,
+                _ if self.insensitive => c.to_lowercase().eq(p.to_lowercase()),
+                _ => c == *p,
+            };
+            if !ok {
+                return false;
+            }
+        }
+        it.next().is_none()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn equality_coerces() {
+        assert!(value_eq(&json!("80"), &json!(80)));
+        assert!(value_eq(&json!(true), &json!("TRUE")));
+        assert!(!value_eq(&json!("yes"), &json!(true)));
+        assert!(value_eq(&json!("MÜNCHEN"), &json!("münchen")));
+        assert!(values_equal(None, &Value::Null));
+        assert!(!values_equal(None, &json!("")));
+        assert!(value_eq(&json!({"A": [1, "x"]}), &json!({"a": [1, "X"]})));
+    }
+
+    #[test]
+    fn like_patterns() {
+        let p = LikePattern::new("prod-*");
+        assert!(p.is_match("PROD-server"));
+        assert!(!p.is_match("test-prod-"));
+        assert!(LikePattern::new("*netrg").is_match("my-NetRG"));
+        assert!(LikePattern::new("vm-?").is_match("vm-1"));
+        assert!(!LikePattern::new("vm-?").is_match("vm-12"));
+        assert!(LikePattern::new("a*b*c").is_match("axxbyyc"));
+        assert!(LikePattern::new("*").is_match(""));
+    }
+
+    #[test]
+    fn match_patterns() {
+        assert!(MatchPattern::new("vm-##", false).is_match("vm-01"));
+        assert!(!MatchPattern::new("VM-##", false).is_match("vm-01"));
+        assert!(MatchPattern::new("VM-##", true).is_match("vm-01"));
+        assert!(MatchPattern::new("?.#", false).is_match("a-1"));
+        assert!(!MatchPattern::new("?#", false).is_match("a12"));
+    }
+
+    #[test]
+    fn ordering() {
+        assert_eq!(compare_order(&json!("8080"), &json!(1024)), Ok(Ordering::Greater));
+        assert_eq!(
+            compare_order(&json!("2024-01-02T00:00:00Z"), &json!("2023-12-31")),
+            Ok(Ordering::Greater)
+        );
+        assert_eq!(compare_order(&json!("abc"), &json!("ABD")), Ok(Ordering::Less));
+        assert!(compare_order(&json!(true), &json!(1)).is_err());
+        assert!(compare_order(&json!("abc"), &json!(1)).is_err());
+    }
+}

@@ -1,0 +1,17 @@
+//! azsecmap-core: an offline Azure Policy engine. Policy definitions compile once into an
+//! immutable condition tree ([`policy::PolicyDefinition`]); binding assignment parameters
+//! yields a [`policy::BoundPolicy`] that decides (policy, resource) pairs.
+
+pub mod alias;
+pub mod compare;
+pub mod error;
+pub mod expr;
+pub mod field;
+pub mod path;
+pub mod policy;
+pub mod rule;
+pub mod tag_support;
+
+pub use error::{EvaluationError, PolicyError};
+pub use policy::{BoundPolicy, Decision, PolicyDefinition};
+pub use rule::eval::{EvalOptions, Reason};

@@ -1,0 +1,261 @@
+//! Property paths into ARM resource documents: `properties.securityRules[*].properties.access`,
+//! `tags['cost.center']`. A path is parsed once at compile time and resolved without allocation
+//! on the common path. Property names match case-insensitively, as ARM treats them.
+
+use serde_json::Value;
+
+/// One step of a property path.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Segment {
+    /// An object member, matched case-insensitively (exact match tried first).
+    Key(String),
+    /// Every member of an array (`[*]`).
+    Wildcard,
+    /// One array element by position (`[0]`), used by a few raw paths.
+    Index(usize),
+}
+
+/// A parsed property path.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct PropertyPath {
+    /// The steps, outermost first.
+    pub segments: Vec<Segment>,
+}
+
+/// Error parsing a path string.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PathError(pub String);
+
+impl PropertyPath {
+    /// Parse `a.b[*].c`, `tags['x.y']`, `tags[x]`, `a[0]`.
+    pub fn parse(text: &str) -> Result<Self, PathError> {
+        let mut segments = Vec::new();
+        let chars: Vec<char> = text.chars().collect();
+        let mut i = 0;
+        let mut current = String::new();
+        let flush = |current: &mut String, segments: &mut Vec<Segment>| {
+            if !current.is_empty() {
+                segments.push(Segment::Key(std::mem::take(current)));
+            }
+        };
+        while let Some(&c) = chars.get(i) {
+            match c {
+                '.' => {
+                    if current.is_empty() && !matches!(chars.get(i.wrapping_sub(1)), Some(']')) {
+                        return Err(PathError(format!("empty property name in path `{text}`")));
+                    }
+                    flush(&mut current, &mut segments);
+                    i += 1;
+                }
+                '[' => {
+                    flush(&mut current, &mut segments);
+                    let (segment, next) = parse_bracket(&chars, i, text)?;
+                    segments.push(segment);
+                    i = next;
+                }
+                _ => {
+                    current.push(c);
+                    i += 1;
+                }
+            }
+        }
+        flush(&mut current, &mut segments);
+        if segments.is_empty() {
+            return Err(PathError(format!("empty property path `{text}`")));
+        }
+        Ok(Self { segments })
+    }
+
+    /// True when the path contains `[*]`.
+    pub fn has_wildcard(&self) -> bool {
+        self.segments.iter().any(|s| matches!(s, Segment::Wildcard))
+    }
+
+    /// The path as text, in the alias-path style.
+    pub fn display(&self) -> String {
+        let mut out = String::new();
+        for segment in &self.segments {
+            match segment {
+                Segment::Key(k) => {
+                    if k.contains('.') || k.contains('[') || k.contains(']') {
+                        out.push_str(&format!("['{}']", k.replace('\'', "''")));
+                    } else {
+                        if !out.is_empty() {
+                            out.push('.');
+                        }
+                        out.push_str(k);
+                    }
+                }
+                Segment::Wildcard => out.push_str("[*]"),
+                Segment::Index(n) => out.push_str(&format!("[{n}]")),
+            }
+        }
+        out
+    }
+}
+
+/// Parse a bracket segment starting at `chars[start] == '['`; returns the segment and the index after `]`.
+fn parse_bracket(chars: &[char], start: usize, text: &str) -> Result<(Segment, usize), PathError> {
+    let mut i = start + 1;
+    if chars.get(i) == Some(&'\'') {
+        // Quoted key; `''` escapes an apostrophe.
+        i += 1;
+        let mut key = String::new();
+        loop {
+            match chars.get(i) {
+                Some('\'') if chars.get(i + 1) == Some(&'\'') => {
+                    key.push('\'');
+                    i += 2;
+                }
+                Some('\'') => {
+                    i += 1;
+                    break;
+                }
+                Some(&c) => {
+                    key.push(c);
+                    i += 1;
+                }
+                None => return Err(PathError(format!("unterminated quote in path `{text}`"))),
+            }
+        }
+        if chars.get(i) != Some(&']') {
+            return Err(PathError(format!("expected `]` in path `{text}`")));
+        }
+        return Ok((Segment::Key(key), i + 1));
+    }
+    // Unquoted: `*`, a number, or a bare key up to the matching `]`.
+    let mut depth = 1;
+    let mut inner = String::new();
+    while let Some(&c) = chars.get(i) {
+        if c == '[' {
+            depth += 1;
+        } else if c == ']' {
+            depth -= 1;
+            if depth == 0 {
+                break;
+            }
+        }
+        inner.push(c);
+        i += 1;
+    }
+    if depth != 0 {
+        return Err(PathError(format!("unbalanced `[` in path `{text}`")));
+    }
+    let segment = if inner == "*" {
+        Segment::Wildcard
+    } else if let Ok(n) = inner.parse::<usize>() {
+        Segment::Index(n)
+    } else if inner.is_empty() {
+        return Err(PathError(format!("empty brackets in path `{text}`")));
+    } else {
+        Segment::Key(inner)
+    };
+    Ok((segment, i + 1))
+}
+
+/// Look up an object member: exact name first, then ASCII/Unicode case-insensitive.
+pub fn get_member<'a>(object: &'a serde_json::Map<String, Value>, key: &str) -> Option<&'a Value> {
+    if let Some(v) = object.get(key) {
+        return Some(v);
+    }
+    object
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(key) || k.to_lowercase() == key.to_lowercase())
+        .map(|(_, v)| v)
+}
+
+/// Resolve `segments` (without wildcards) against `root`. `None` when any step is missing.
+pub fn resolve_single<'a>(root: &'a Value, segments: &[Segment]) -> Option<&'a Value> {
+    let mut current = root;
+    for segment in segments {
+        current = match (segment, current) {
+            (Segment::Key(k), Value::Object(map)) => get_member(map, k)?,
+            (Segment::Index(n), Value::Array(items)) => items.get(*n)?,
+            _ => return None,
+        };
+    }
+    Some(current)
+}
+
+/// Resolve a path that may hold `[*]` into the collection of selected values, in document order.
+/// A missing property after a wildcard yields `None` for that member (it still counts as a
+/// member that must satisfy a condition); a missing or non-array value under `[*]` yields nothing.
+pub fn resolve_collection<'a>(root: &'a Value, segments: &[Segment], out: &mut Vec<Option<&'a Value>>) {
+    collect(Some(root), segments, out);
+}
+
+fn collect<'a>(node: Option<&'a Value>, segments: &[Segment], out: &mut Vec<Option<&'a Value>>) {
+    let Some((first, rest)) = segments.split_first() else {
+        out.push(node);
+        return;
+    };
+    match first {
+        Segment::Wildcard => {
+            if let Some(Value::Array(items)) = node {
+                for item in items {
+                    collect(Some(item), rest, out);
+                }
+            }
+        }
+        Segment::Key(k) => {
+            let next = match node {
+                Some(Value::Object(map)) => get_member(map, k),
+                _ => None,
+            };
+            if next.is_none() && rest.iter().any(|s| matches!(s, Segment::Wildcard)) {
+                return;
+            }
+            collect(next, rest, out);
+        }
+        Segment::Index(n) => {
+            let next = match node {
+                Some(Value::Array(items)) => items.get(*n),
+                _ => None,
+            };
+            if next.is_none() && rest.iter().any(|s| matches!(s, Segment::Wildcard)) {
+                return;
+            }
+            collect(next, rest, out);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn parses_alias_paths() {
+        let p = PropertyPath::parse("properties.securityRules[*].properties.access").unwrap();
+        assert_eq!(p.segments.len(), 5);
+        assert!(p.has_wildcard());
+        let t = PropertyPath::parse("tags['a.b''c']").unwrap();
+        assert_eq!(t.segments, vec![Segment::Key("tags".into()), Segment::Key("a.b'c".into())]);
+        let u = PropertyPath::parse("tags[my tag]").unwrap();
+        assert_eq!(u.segments[1], Segment::Key("my tag".into()));
+        assert!(PropertyPath::parse("a..b").is_err());
+        assert!(PropertyPath::parse("a['x").is_err());
+    }
+
+    #[test]
+    fn collects_nested_wildcards() {
+        let doc = json!({"g": [{"m": [{"n": 1}, {"n": 2}]}, {"x": 1}, {"m": [{"n": 3}]}]});
+        let p = PropertyPath::parse("g[*].m[*].n").unwrap();
+        let mut out = Vec::new();
+        resolve_collection(&doc, &p.segments, &mut out);
+        assert_eq!(out, vec![Some(&json!(1)), Some(&json!(2)), Some(&json!(3))]);
+        let q = PropertyPath::parse("g[*].m").unwrap();
+        let mut out = Vec::new();
+        resolve_collection(&doc, &q.segments, &mut out);
+        assert_eq!(out.len(), 3);
+        assert_eq!(out[1], None);
+    }
+
+    #[test]
+    fn keys_match_case_insensitively() {
+        let doc = json!({"Properties": {"SupportsHttpsTrafficOnly": true}});
+        let p = PropertyPath::parse("properties.supportsHttpsTrafficOnly").unwrap();
+        assert_eq!(resolve_single(&doc, &p.segments), Some(&json!(true)));
+    }
+}

@@ -1,0 +1,607 @@
+//! Evaluating a compiled condition on one resource: field selection (with `[*]` all-members
+//! semantics and `count` frames), `value` and `count` conditions, template expressions through
+//! a [`Scope`], and, when asked, the reasons that decided the outcome.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use serde_json::{json, Map, Value};
+
+use crate::alias::AliasTable;
+use crate::error::EvaluationError;
+use crate::expr::{self, EvalError, Scope};
+use crate::field::{self, FieldRef};
+use crate::path::{resolve_collection, resolve_single, PropertyPath, Segment};
+use crate::rule::operator::{apply, normalize_location_value};
+use crate::rule::compile::is_equality;
+use crate::rule::{Cond, CountSource, FieldSpec, Operand};
+
+/// The `requestContext().apiVersion` used when the caller gives none. Azure's compliance scans
+/// always use the latest api-version; a date later than any published one behaves the same
+/// in every comparison the built-ins make.
+pub const DEFAULT_API_VERSION: &str = "2099-12-31";
+
+/// What the evaluation can see beyond the resource: the clock and the deployment context.
+#[derive(Debug, Clone)]
+pub struct EvalOptions {
+    /// The clock behind `utcNow()`.
+    pub now: DateTime<Utc>,
+    /// `resourceGroup()`; derived from the resource id when `None`.
+    pub resource_group: Option<Value>,
+    /// `subscription()`; derived from the resource id when `None`.
+    pub subscription: Option<Value>,
+    /// `requestContext()`; `{"apiVersion": DEFAULT_API_VERSION}` when `None`.
+    pub request_context: Option<Value>,
+    /// `policy()`; derived from the definition name when `None`.
+    pub policy: Option<Value>,
+}
+
+impl Default for EvalOptions {
+    fn default() -> Self {
+        Self {
+            now: Utc::now(),
+            resource_group: None,
+            subscription: None,
+            request_context: None,
+            policy: None,
+        }
+    }
+}
+
+/// One condition that decided an outcome, as Azure shows "reasons for non-compliance".
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reason {
+    /// JSON Pointer of the condition in the rule.
+    pub pointer: String,
+    /// The field (or `value`/`count`) as written.
+    pub subject: String,
+    /// The property path read, when a field.
+    pub path: Option<String>,
+    /// The actual value (`None`: the property is absent).
+    pub actual: Option<Value>,
+    /// The operator name.
+    pub operator: &'static str,
+    /// The expected value.
+    pub expected: Value,
+    /// The condition's own result.
+    pub result: bool,
+    /// True when an odd number of `not` operators sit above the condition.
+    pub negated: bool,
+}
+
+/// Everything fixed for one bound policy while it evaluates resources.
+pub struct Env<'p> {
+    /// Parameter values, keys lower-cased.
+    pub parameters: &'p HashMap<String, Value>,
+    /// The alias table, for fields computed at run time.
+    pub aliases: &'p AliasTable,
+    /// Context and clock.
+    pub options: &'p EvalOptions,
+    /// Pre-resolved `field('…')` references, by their text.
+    pub fields: &'p HashMap<String, FieldRef>,
+    /// The definition's name, for `policy()`.
+    pub definition_name: &'p str,
+}
+
+enum Frame<'a> {
+    Field {
+        text: &'a str,
+        prefix: &'a PropertyPath,
+        member: Option<Cow<'a, Value>>,
+    },
+    Value {
+        name: String,
+        member: Value,
+    },
+}
+
+enum Selected<'a> {
+    One(Option<Cow<'a, Value>>),
+    Many(Vec<Option<Cow<'a, Value>>>),
+}
+
+/// Evaluates conditions on one resource.
+pub struct Evaluator<'a, 'p> {
+    env: &'a Env<'p>,
+    resource: &'a Value,
+    resource_type: Option<&'a str>,
+}
+
+type Trace<'t> = Option<&'t mut Vec<Reason>>;
+
+impl<'a, 'p> Evaluator<'a, 'p> {
+    /// An evaluator for `resource`.
+    pub fn new(env: &'a Env<'p>, resource: &'a Value) -> Self {
+        Self {
+            env,
+            resource,
+            resource_type: field::resource_type(resource),
+        }
+    }
+
+    /// Evaluate `cond`; with `reasons`, also record the conditions that decided it.
+    pub fn eval(&self, cond: &'a Cond, reasons: Option<&mut Vec<Reason>>) -> Result<bool, EvaluationError> {
+        let mut frames = Vec::new();
+        self.eval_cond(cond, &mut frames, reasons)
+    }
+
+    fn eval_cond(
+        &self,
+        cond: &'a Cond,
+        frames: &mut Vec<Frame<'a>>,
+        mut trace: Trace<'_>,
+    ) -> Result<bool, EvaluationError> {
+        match cond {
+            Cond::All(children) | Cond::Any(children) => {
+                let want = matches!(cond, Cond::Any(_));
+                let mut kept: Vec<Reason> = Vec::new();
+                for c in children {
+                    let mut local = trace.as_ref().map(|_| Vec::new());
+                    let r = self.eval_cond(c, frames, local.as_mut())?;
+                    if r == want {
+                        // Short-circuit: this child decided the outcome.
+                        if let (Some(t), Some(l)) = (trace.as_deref_mut(), local) {
+                            t.extend(l);
+                        }
+                        return Ok(want);
+                    }
+                    if let Some(l) = local {
+                        kept.extend(l);
+                    }
+                }
+                if let Some(t) = trace {
+                    t.extend(kept);
+                }
+                Ok(!want)
+            }
+            Cond::Not(inner) => {
+                let mut local = trace.as_ref().map(|_| Vec::new());
+                let r = self.eval_cond(inner, frames, local.as_mut())?;
+                if let (Some(t), Some(l)) = (trace, local) {
+                    t.extend(l.into_iter().map(|mut x| {
+                        x.negated = !x.negated;
+                        x
+                    }));
+                }
+                Ok(!r)
+            }
+            Cond::Field(fc) => {
+                let dynamic;
+                let field = match &fc.field {
+                    FieldSpec::Resolved(f) => f,
+                    FieldSpec::Dynamic(e) => {
+                        dynamic = self.dynamic_field(e, frames, &fc.pointer)?;
+                        &dynamic
+                    }
+                };
+                let mut expected = self.operand(&fc.op.rhs, frames, &fc.pointer)?;
+                let runtime_rhs = matches!(fc.op.rhs, Operand::Expr(_)) || matches!(fc.field, FieldSpec::Dynamic(_));
+                if field.location && runtime_rhs && is_equality(fc.op.kind) {
+                    normalize_location_value(expected.to_mut());
+                }
+                let pattern = fc.op.pattern.as_ref();
+                let selected = self.select(field, frames);
+                let result = match &selected {
+                    Selected::One(v) => apply(fc.op.kind, v.as_deref(), &expected, pattern),
+                    Selected::Many(vs) => {
+                        let mut all = Ok(true);
+                        for v in vs {
+                            match apply(fc.op.kind, v.as_deref(), &expected, pattern) {
+                                Ok(true) => {}
+                                other => {
+                                    all = other;
+                                    break;
+                                }
+                            }
+                        }
+                        all
+                    }
+                }
+                .map_err(|m| EvaluationError::new(&fc.pointer, format!("field `{}`: {m}", field.text)))?;
+                if let Some(t) = trace {
+                    let actual = match selected {
+                        Selected::One(v) => v.map(Cow::into_owned),
+                        Selected::Many(vs) => Some(Value::Array(
+                            vs.into_iter().map(|v| v.map_or(Value::Null, Cow::into_owned)).collect(),
+                        )),
+                    };
+                    t.push(Reason {
+                        pointer: fc.pointer.clone(),
+                        subject: field.text.clone(),
+                        path: Some(if field.full_name {
+                            "fullName".to_string()
+                        } else {
+                            field.path_for(self.resource_type).display()
+                        }),
+                        actual,
+                        operator: fc.op.kind.name(),
+                        expected: expected.into_owned(),
+                        result,
+                        negated: false,
+                    });
+                }
+                Ok(result)
+            }
+            Cond::Value(vc) => {
+                let value = self.operand(&vc.value, frames, &vc.pointer)?;
+                let expected = self.operand(&vc.op.rhs, frames, &vc.pointer)?;
+                let result = apply(vc.op.kind, Some(&value), &expected, vc.op.pattern.as_ref())
+                    .map_err(|m| EvaluationError::new(&vc.pointer, format!("value condition: {m}")))?;
+                if let Some(t) = trace {
+                    t.push(Reason {
+                        pointer: vc.pointer.clone(),
+                        subject: describe_operand(&vc.value),
+                        path: None,
+                        actual: Some(value.into_owned()),
+                        operator: vc.op.kind.name(),
+                        expected: expected.into_owned(),
+                        result,
+                        negated: false,
+                    });
+                }
+                Ok(result)
+            }
+            Cond::Count(cc) => {
+                let n = self.count(cc, frames)?;
+                let expected = self.operand(&cc.op.rhs, frames, &cc.pointer)?;
+                let actual = json!(n);
+                let result = apply(cc.op.kind, Some(&actual), &expected, cc.op.pattern.as_ref())
+                    .map_err(|m| EvaluationError::new(&cc.pointer, format!("count: {m}")))?;
+                if let Some(t) = trace {
+                    let subject = match &cc.source {
+                        CountSource::Field(FieldSpec::Resolved(f)) => format!("count of `{}`", f.text),
+                        _ => "count".to_string(),
+                    };
+                    t.push(Reason {
+                        pointer: cc.pointer.clone(),
+                        subject,
+                        path: None,
+                        actual: Some(actual),
+                        operator: cc.op.kind.name(),
+                        expected: expected.into_owned(),
+                        result,
+                        negated: false,
+                    });
+                }
+                Ok(result)
+            }
+        }
+    }
+
+    fn count(
+        &self,
+        cc: &'a crate::rule::CountCond,
+        frames: &mut Vec<Frame<'a>>,
+    ) -> Result<usize, EvaluationError> {
+        match &cc.source {
+            CountSource::Field(spec) => {
+                let FieldSpec::Resolved(field) = spec else {
+                    return Err(EvaluationError::new(
+                        &cc.pointer,
+                        "`count.field` must be a literal array alias",
+                    ));
+                };
+                let members = match self.select(field, frames) {
+                    Selected::Many(vs) => vs,
+                    Selected::One(v) => vec![v],
+                };
+                let Some(where_) = &cc.where_ else {
+                    return Ok(members.len());
+                };
+                let prefix = field.path_for(self.resource_type);
+                let mut n = 0;
+                for member in members {
+                    frames.push(Frame::Field {
+                        text: &field.text,
+                        prefix,
+                        member,
+                    });
+                    let r = self.eval_cond(where_, frames, None);
+                    frames.pop();
+                    if r? {
+                        n += 1;
+                    }
+                }
+                Ok(n)
+            }
+            CountSource::Value(operand) => {
+                let value = self.operand(operand, frames, &cc.pointer)?.into_owned();
+                let items = match value {
+                    Value::Array(items) => items,
+                    other => {
+                        return Err(EvaluationError::new(
+                            &cc.pointer,
+                            format!("`count.value` must be an array, got `{}`", crate::compare::brief(&other)),
+                        ))
+                    }
+                };
+                let Some(where_) = &cc.where_ else {
+                    return Ok(items.len());
+                };
+                let name = cc.name.clone().unwrap_or_else(|| "default".to_string());
+                let mut n = 0;
+                for member in items {
+                    frames.push(Frame::Value {
+                        name: name.clone(),
+                        member,
+                    });
+                    let r = self.eval_cond(where_, frames, None);
+                    frames.pop();
+                    if r? {
+                        n += 1;
+                    }
+                }
+                Ok(n)
+            }
+        }
+    }
+
+    fn operand<'o>(
+        &self,
+        operand: &'o Operand,
+        frames: &[Frame<'a>],
+        pointer: &str,
+    ) -> Result<Cow<'o, Value>, EvaluationError> {
+        match operand {
+            Operand::Const(v) => Ok(Cow::Borrowed(v)),
+            Operand::Expr(e) => {
+                let scope = ExprScope { ev: self, frames };
+                expr::evaluate(e, &scope)
+                    .map(Cow::Owned)
+                    .map_err(|x| EvaluationError::new(pointer, x.0))
+            }
+        }
+    }
+
+    fn dynamic_field(
+        &self,
+        e: &expr::Expr,
+        frames: &[Frame<'a>],
+        pointer: &str,
+    ) -> Result<FieldRef, EvaluationError> {
+        let scope = ExprScope { ev: self, frames };
+        let v = expr::evaluate(e, &scope).map_err(|x| EvaluationError::new(pointer, x.0))?;
+        let Value::String(name) = v else {
+            return Err(EvaluationError::new(
+                pointer,
+                format!("the `field` expression yielded `{}`, not a field name", crate::compare::brief(&v)),
+            ));
+        };
+        FieldRef::resolve(&name, self.env.aliases).map_err(|m| EvaluationError::new(pointer, m))
+    }
+
+    /// Select the values a field refers to, honouring the frames of enclosing counts.
+    fn select(&self, field: &FieldRef, frames: &[Frame<'a>]) -> Selected<'a> {
+        if field.full_name {
+            return Selected::One(field::read_single(field, self.resource));
+        }
+        let path = field.path_for(self.resource_type);
+        for frame in frames.iter().rev() {
+            if let Frame::Field { prefix, member, .. } = frame {
+                if let Some(rest) = strip_prefix(&path.segments, &prefix.segments) {
+                    let Some(base) = member.as_deref() else {
+                        return if rest.iter().any(|s| matches!(s, Segment::Wildcard)) {
+                            Selected::Many(Vec::new())
+                        } else {
+                            Selected::One(None)
+                        };
+                    };
+                    return self.select_from(base, rest, field.location, member_is_borrowed(member));
+                }
+            }
+        }
+        if path.has_wildcard() {
+            let mut out = Vec::new();
+            resolve_collection(self.resource, &path.segments, &mut out);
+            Selected::Many(out.into_iter().map(|v| v.map(Cow::Borrowed)).collect())
+        } else {
+            Selected::One(field::read_single(field, self.resource))
+        }
+    }
+
+    fn select_from(&self, base: &Value, rest: &[Segment], location: bool, _b: bool) -> Selected<'a> {
+        // Members of a frame may be owned (computed) values; clone out what is selected.
+        if rest.iter().any(|s| matches!(s, Segment::Wildcard)) {
+            let mut out = Vec::new();
+            resolve_collection(base, rest, &mut out);
+            Selected::Many(out.into_iter().map(|v| v.map(|x| Cow::Owned(x.clone()))).collect())
+        } else {
+            let mut v = resolve_single(base, rest).cloned();
+            if location {
+                if let Some(x) = v.as_mut() {
+                    normalize_location_value(x);
+                }
+            }
+            Selected::One(v.map(Cow::Owned))
+        }
+    }
+
+    fn resource_group(&self) -> Value {
+        if let Some(v) = &self.env.options.resource_group {
+            return v.clone();
+        }
+        let id = self.resource.get("id").and_then(Value::as_str).unwrap_or("");
+        let parts: Vec<&str> = id.split('/').collect();
+        let mut sub = None;
+        let mut rg = None;
+        for (i, p) in parts.iter().enumerate() {
+            if p.eq_ignore_ascii_case("subscriptions") {
+                sub = parts.get(i + 1).copied();
+            }
+            if p.eq_ignore_ascii_case("resourceGroups") {
+                rg = parts.get(i + 1).copied();
+            }
+        }
+        let name = rg.unwrap_or("");
+        json!({
+            "id": format!("/subscriptions/{}/resourceGroups/{}", sub.unwrap_or(""), name),
+            "name": name,
+            "type": "Microsoft.Resources/resourceGroups",
+            "location": self.resource.get("location").cloned().unwrap_or(Value::Null),
+            "managedBy": Value::Null,
+            "tags": {},
+            "properties": {"provisioningState": "Succeeded"}
+        })
+    }
+
+    fn subscription(&self) -> Value {
+        if let Some(v) = &self.env.options.subscription {
+            return v.clone();
+        }
+        let id = self.resource.get("id").and_then(Value::as_str).unwrap_or("");
+        let parts: Vec<&str> = id.split('/').collect();
+        let sub = parts
+            .iter()
+            .position(|p| p.eq_ignore_ascii_case("subscriptions"))
+            .and_then(|i| parts.get(i + 1))
+            .copied()
+            .unwrap_or("");
+        json!({
+            "id": format!("/subscriptions/{sub}"),
+            "subscriptionId": sub,
+            "tenantId": "",
+            "displayName": sub,
+        })
+    }
+}
+
+fn member_is_borrowed(member: &Option<Cow<'_, Value>>) -> bool {
+    matches!(member, Some(Cow::Borrowed(_)))
+}
+
+/// `path` minus `prefix` when `prefix` is a leading part of it (keys compared case-insensitively).
+fn strip_prefix<'s>(path: &'s [Segment], prefix: &[Segment]) -> Option<&'s [Segment]> {
+    if prefix.is_empty() || prefix.len() > path.len() {
+        return None;
+    }
+    for (a, b) in path.iter().zip(prefix) {
+        let same = match (a, b) {
+            (Segment::Key(x), Segment::Key(y)) => x.eq_ignore_ascii_case(y),
+            (x, y) => x == y,
+        };
+        if !same {
+            return None;
+        }
+    }
+    path.get(prefix.len()..)
+}
+
+fn describe_operand(o: &Operand) -> String {
+    match o {
+        Operand::Const(v) => v.to_string(),
+        Operand::Expr(_) => "value expression".to_string(),
+    }
+}
+
+/// The [`Scope`] template expressions see while a condition is evaluated.
+struct ExprScope<'e, 'a, 'p> {
+    ev: &'e Evaluator<'a, 'p>,
+    frames: &'e [Frame<'a>],
+}
+
+impl Scope for ExprScope<'_, '_, '_> {
+    fn parameter(&self, name: &str) -> Result<Value, EvalError> {
+        self.ev
+            .env
+            .parameters
+            .get(&name.to_ascii_lowercase())
+            .cloned()
+            .ok_or_else(|| EvalError(format!("parameter `{name}` has no value")))
+    }
+
+    fn field(&self, path: &str) -> Result<Value, EvalError> {
+        let resolved;
+        let field = match self.ev.env.fields.get(path) {
+            Some(f) => f,
+            None => {
+                resolved = FieldRef::resolve(path, self.ev.env.aliases).map_err(EvalError)?;
+                &resolved
+            }
+        };
+        Ok(match self.ev.select(field, self.frames) {
+            Selected::Many(vs) => {
+                Value::Array(vs.into_iter().map(|v| v.map_or(Value::Null, Cow::into_owned)).collect())
+            }
+            // DECISION: the docs' table gives `""` for `field()` of an absent property.
+            Selected::One(v) => v.map_or_else(|| Value::String(String::new()), Cow::into_owned),
+        })
+    }
+
+    fn current(&self, name: Option<&str>) -> Result<Value, EvalError> {
+        let member_value = |m: &Option<Cow<'_, Value>>| m.as_deref().cloned().unwrap_or(Value::Null);
+        let Some(name) = name else {
+            return match self.frames.last() {
+                Some(Frame::Field { member, .. }) => Ok(member_value(member)),
+                Some(Frame::Value { member, .. }) => Ok(member.clone()),
+                None => Err(EvalError("`current()` is only allowed inside `count.where`".into())),
+            };
+        };
+        for frame in self.frames.iter().rev() {
+            match frame {
+                Frame::Value { name: n, member } if n.eq_ignore_ascii_case(name) => return Ok(member.clone()),
+                Frame::Field { text, prefix, member } => {
+                    if text.eq_ignore_ascii_case(name) {
+                        return Ok(member_value(member));
+                    }
+                    // `current('<array alias>[*].property')`: a path under the counted member.
+                    if let Ok(f) = FieldRef::resolve(name, self.ev.env.aliases) {
+                        let path = f.path_for(self.ev.resource_type);
+                        if let Some(rest) = strip_prefix(&path.segments, &prefix.segments) {
+                            let base = member.as_deref().unwrap_or(&Value::Null);
+                            return Ok(match self.ev.select_from(base, rest, false, false) {
+                                Selected::Many(vs) => Value::Array(
+                                    vs.into_iter().map(|v| v.map_or(Value::Null, Cow::into_owned)).collect(),
+                                ),
+                                Selected::One(v) => v.map_or(Value::Null, Cow::into_owned),
+                            });
+                        }
+                    }
+                }
+                Frame::Value { .. } => {}
+            }
+        }
+        Err(EvalError(format!("`current('{name}')` names no enclosing count")))
+    }
+
+    fn resource_group(&self) -> Result<Value, EvalError> {
+        Ok(self.ev.resource_group())
+    }
+
+    fn subscription(&self) -> Result<Value, EvalError> {
+        Ok(self.ev.subscription())
+    }
+
+    fn request_context(&self) -> Result<Value, EvalError> {
+        Ok(self
+            .ev
+            .env
+            .options
+            .request_context
+            .clone()
+            .unwrap_or_else(|| json!({"apiVersion": DEFAULT_API_VERSION, "identity": {}})))
+    }
+
+    fn policy(&self) -> Result<Value, EvalError> {
+        if let Some(p) = &self.ev.env.options.policy {
+            return Ok(p.clone());
+        }
+        let mut m = Map::new();
+        m.insert("assignmentId".into(), Value::String(String::new()));
+        m.insert(
+            "definitionId".into(),
+            Value::String(format!(
+                "/providers/Microsoft.Authorization/policyDefinitions/{}",
+                self.ev.env.definition_name
+            )),
+        );
+        m.insert("setDefinitionId".into(), Value::String(String::new()));
+        m.insert("definitionReferenceId".into(), Value::String(String::new()));
+        Ok(Value::Object(m))
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        self.ev.env.options.now
+    }
+}
+
