@@ -128,7 +128,9 @@ mod tests {
     #[test]
     fn fallback_reads_under_properties() {
         let t = AliasTable::bundled();
-        let (ty, path) = t.fallback("Microsoft.Storage/storageAccounts/madeUpSetting").unwrap();
+        let (ty, path) = t
+            .fallback("Microsoft.Storage/storageAccounts/madeUpSetting")
+            .unwrap();
         assert_eq!(ty, "Microsoft.Storage/storageAccounts");
         assert_eq!(path, "properties.madeUpSetting");
         assert!(t.fallback("Microsoft.Storage").is_none());

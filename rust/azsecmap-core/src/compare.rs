@@ -68,7 +68,7 @@ pub fn value_eq(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Null, Value::Null) => true,
         (Value::Null, _) | (_, Value::Null) => false,
-        (Value::String(x), Value::String(y)) => str_eq_ci(x, y),
+        (Value::String(x), Value::String(y)) => str_eq_ci(x, y) || same_instant(x, y),
         (Value::Number(x), Value::Number(y)) => match (x.as_i64(), y.as_i64()) {
             (Some(i), Some(j)) => i == j,
             _ => x.as_f64() == y.as_f64(),
@@ -85,12 +85,25 @@ pub fn value_eq(a: &Value, b: &Value) -> bool {
         }
         (Value::Object(x), Value::Object(y)) => {
             x.len() == y.len()
-                && x.iter().all(|(k, v)| {
-                    crate::path::get_member(y, k).is_some_and(|w| value_eq(v, w))
-                })
+                && x.iter()
+                    .all(|(k, v)| crate::path::get_member(y, k).is_some_and(|w| value_eq(v, w)))
         }
         _ => false,
     }
+}
+
+/// Two ISO 8601 date-time strings written differently (`…00Z`, `…00.0000000Z`) for one instant.
+fn same_instant(a: &str, b: &str) -> bool {
+    let looks_dated = |s: &str| {
+        let b = s.as_bytes();
+        b.len() >= 19
+            && b.get(4) == Some(&b'-')
+            && b.get(10).is_some_and(|c| *c == b'T' || *c == b't')
+    };
+    if !(looks_dated(a) && looks_dated(b)) {
+        return false;
+    }
+    matches!((parse_datetime(a), parse_datetime(b)), (Some(x), Some(y)) if x == y)
 }
 
 /// A value as text for string operators (`like`, `contains`, `match`): scalars only.
@@ -112,7 +125,12 @@ pub fn parse_datetime(s: &str) -> Option<DateTime<Utc>> {
     if let Ok(d) = DateTime::parse_from_rfc3339(t) {
         return Some(d.with_timezone(&Utc));
     }
-    for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S"] {
+    for fmt in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M:%S",
+    ] {
         if let Ok(d) = NaiveDateTime::parse_from_str(t, fmt) {
             return Some(d.and_utc());
         }
@@ -138,7 +156,8 @@ pub fn compare_order(a: &Value, b: &Value) -> Result<Ordering, String> {
                     brief(b)
                 ));
             };
-            x.partial_cmp(&y).ok_or_else(|| "cannot compare NaN".to_string())
+            x.partial_cmp(&y)
+                .ok_or_else(|| "cannot compare NaN".to_string())
         }
         (Value::String(x), Value::String(y)) => {
             if let (Some(p), Some(q)) = (parse_datetime(x), parse_datetime(y)) {
@@ -189,7 +208,11 @@ impl LikePattern {
                     if !lit.is_empty() {
                         parts.push(LikeToken::Lit(std::mem::take(&mut lit)));
                     }
-                    parts.push(if c == '*' { LikeToken::Star } else { LikeToken::One });
+                    parts.push(if c == '*' {
+                        LikeToken::Star
+                    } else {
+                        LikeToken::One
+                    });
                 }
                 _ => lit.extend(c.to_lowercase()),
             }
@@ -337,12 +360,18 @@ mod tests {
 
     #[test]
     fn ordering() {
-        assert_eq!(compare_order(&json!("8080"), &json!(1024)), Ok(Ordering::Greater));
+        assert_eq!(
+            compare_order(&json!("8080"), &json!(1024)),
+            Ok(Ordering::Greater)
+        );
         assert_eq!(
             compare_order(&json!("2024-01-02T00:00:00Z"), &json!("2023-12-31")),
             Ok(Ordering::Greater)
         );
-        assert_eq!(compare_order(&json!("abc"), &json!("ABD")), Ok(Ordering::Less));
+        assert_eq!(
+            compare_order(&json!("abc"), &json!("ABD")),
+            Ok(Ordering::Less)
+        );
         assert!(compare_order(&json!(true), &json!(1)).is_err());
         assert!(compare_order(&json!("abc"), &json!(1)).is_err());
     }

@@ -75,7 +75,8 @@ impl FieldRef {
         }
         if lower.starts_with("tags.") || lower.starts_with("tags[") {
             // The tag name is everything after `tags.` or inside the brackets, dots included.
-            let name = tag_name(trimmed).ok_or_else(|| format!("malformed tag field `{trimmed}`"))?;
+            let name =
+                tag_name(trimmed).ok_or_else(|| format!("malformed tag field `{trimmed}`"))?;
             return Ok(Self {
                 text: trimmed.to_string(),
                 kind: FieldKind::Builtin,
@@ -111,13 +112,17 @@ impl FieldRef {
                 f.text = trimmed.to_string();
                 f
             }),
-            None => Err(format!("`{trimmed}` is not a field name, a raw path or an alias")),
+            None => Err(format!(
+                "`{trimmed}` is not a field name, a raw path or an alias"
+            )),
         }
     }
 
     /// The path to read for a resource of type `resource_type`.
     pub fn path_for(&self, resource_type: Option<&str>) -> &PropertyPath {
-        static EMPTY: PropertyPath = PropertyPath { segments: Vec::new() };
+        static EMPTY: PropertyPath = PropertyPath {
+            segments: Vec::new(),
+        };
         if self.paths.len() > 1 {
             if let Some(t) = resource_type {
                 if let Some((_, p)) = self.paths.iter().find(|(ty, _)| ty.eq_ignore_ascii_case(t)) {
@@ -172,7 +177,10 @@ pub fn full_name(resource: &Value) -> Option<String> {
             }
         }
     }
-    resource.get("name").and_then(Value::as_str).map(str::to_string)
+    resource
+        .get("name")
+        .and_then(Value::as_str)
+        .map(str::to_string)
 }
 
 /// Read a non-collection field of `resource`. `None` when the property is absent.
@@ -207,7 +215,10 @@ mod tests {
     fn resolves_documented_fields() {
         let t = AliasTable::bundled();
         let f = FieldRef::resolve("tags['Acct.CostCenter']", t).unwrap();
-        assert_eq!(f.paths[0].1.segments[1], Segment::Key("Acct.CostCenter".into()));
+        assert_eq!(
+            f.paths[0].1.segments[1],
+            Segment::Key("Acct.CostCenter".into())
+        );
         let g = FieldRef::resolve("tags.env.x", t).unwrap();
         assert_eq!(g.paths[0].1.segments[1], Segment::Key("env.x".into()));
         let h = FieldRef::resolve("tags['''q''']", t).unwrap();

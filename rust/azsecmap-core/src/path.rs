@@ -180,7 +180,11 @@ pub fn resolve_single<'a>(root: &'a Value, segments: &[Segment]) -> Option<&'a V
 /// Resolve a path that may hold `[*]` into the collection of selected values, in document order.
 /// A missing property after a wildcard yields `None` for that member (it still counts as a
 /// member that must satisfy a condition); a missing or non-array value under `[*]` yields nothing.
-pub fn resolve_collection<'a>(root: &'a Value, segments: &[Segment], out: &mut Vec<Option<&'a Value>>) {
+pub fn resolve_collection<'a>(
+    root: &'a Value,
+    segments: &[Segment],
+    out: &mut Vec<Option<&'a Value>>,
+) {
     collect(Some(root), segments, out);
 }
 
@@ -231,7 +235,10 @@ mod tests {
         assert_eq!(p.segments.len(), 5);
         assert!(p.has_wildcard());
         let t = PropertyPath::parse("tags['a.b''c']").unwrap();
-        assert_eq!(t.segments, vec![Segment::Key("tags".into()), Segment::Key("a.b'c".into())]);
+        assert_eq!(
+            t.segments,
+            vec![Segment::Key("tags".into()), Segment::Key("a.b'c".into())]
+        );
         let u = PropertyPath::parse("tags[my tag]").unwrap();
         assert_eq!(u.segments[1], Segment::Key("my tag".into()));
         assert!(PropertyPath::parse("a..b").is_err());

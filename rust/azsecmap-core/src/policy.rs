@@ -8,14 +8,14 @@ use std::collections::HashMap;
 use serde_json::{Map, Value};
 
 use crate::alias::AliasTable;
-use crate::compare::{brief, parse_datetime, str_eq_ci, value_eq};
+use crate::compare::{brief, parse_datetime, value_eq};
 use crate::error::{pointer_token, EvaluationError, PolicyError};
 use crate::expr::{self, Expr};
 use crate::field::{self, FieldRef};
 use crate::rule::compile::{compile_condition, compile_operand, is_equality};
 use crate::rule::eval::{Env, EvalOptions, Evaluator, Reason};
 use crate::rule::operator::normalize_location_value;
-use crate::rule::{Cond, CountSource, FieldSpec, Operand, Operator};
+use crate::rule::{Cond, CountSource, FieldSpec, OpKind, Operand, Operator};
 use crate::tag_support;
 
 /// A definition's `mode`.
@@ -200,7 +200,10 @@ impl PolicyDefinition {
         aliases: &AliasTable,
     ) -> Result<Self, PolicyError> {
         let Value::Object(root) = doc else {
-            return Err(PolicyError::new("", "a policy definition must be a JSON object"));
+            return Err(PolicyError::new(
+                "",
+                "a policy definition must be a JSON object",
+            ));
         };
         let mut name = get_ci(root, "name")
             .and_then(|(_, v)| v.as_str())
@@ -210,29 +213,35 @@ impl PolicyDefinition {
             Some((k, Value::Object(p))) if get_ci(root, "policyRule").is_none() => {
                 (p, format!("/{}", pointer_token(k)))
             }
-            Some((k, _)) if get_ci(root, "policyRule").is_none() && get_ci(root, "if").is_none() => {
-                return Err(PolicyError::new(format!("/{}", pointer_token(k)), "`properties` must be an object"))
+            Some((k, _))
+                if get_ci(root, "policyRule").is_none() && get_ci(root, "if").is_none() =>
+            {
+                return Err(PolicyError::new(
+                    format!("/{}", pointer_token(k)),
+                    "`properties` must be an object",
+                ))
             }
             _ => (root, String::new()),
         };
-        let (rule, rule_ptr): (&Map<String, Value>, String) = match get_ci(props, "policyRule") {
-            Some((k, Value::Object(r))) => (r, format!("{props_ptr}/{}", pointer_token(k))),
-            Some((k, _)) => {
-                return Err(PolicyError::new(
-                    format!("{props_ptr}/{}", pointer_token(k)),
-                    "`policyRule` must be an object",
-                ))
-            }
-            None if get_ci(props, "if").is_some() => (props, props_ptr.clone()),
-            None => {
-                return Err(PolicyError::new(
+        let (rule, rule_ptr): (&Map<String, Value>, String) =
+            match get_ci(props, "policyRule") {
+                Some((k, Value::Object(r))) => (r, format!("{props_ptr}/{}", pointer_token(k))),
+                Some((k, _)) => {
+                    return Err(PolicyError::new(
+                        format!("{props_ptr}/{}", pointer_token(k)),
+                        "`policyRule` must be an object",
+                    ))
+                }
+                None if get_ci(props, "if").is_some() => (props, props_ptr.clone()),
+                None => return Err(PolicyError::new(
                     props_ptr,
                     "no policy rule: expected `properties.policyRule`, `policyRule` or `if`/`then`",
-                ))
-            }
-        };
+                )),
+            };
         if name.is_none() {
-            name = get_ci(props, "name").and_then(|(_, v)| v.as_str()).map(str::to_string);
+            name = get_ci(props, "name")
+                .and_then(|(_, v)| v.as_str())
+                .map(str::to_string);
         }
         let display_name = get_ci(props, "displayName")
             .and_then(|(_, v)| v.as_str())
@@ -339,9 +348,15 @@ impl PolicyDefinition {
 
     fn check_parameter_references(&self, _then_ptr: &str) -> Result<(), PolicyError> {
         // Every `parameters('x')` in the rule must name a declared parameter.
-        let declared: Vec<String> = self.parameters.iter().map(|p| p.name.to_ascii_lowercase()).collect();
+        let declared: Vec<String> = self
+            .parameters
+            .iter()
+            .map(|p| p.name.to_ascii_lowercase())
+            .collect();
         let mut missing = None;
-        walk_exprs(&self.condition, &mut |e| find_param_refs(e, &declared, &mut missing));
+        walk_exprs(&self.condition, &mut |e| {
+            find_param_refs(e, &declared, &mut missing)
+        });
         if let Operand::Expr(e) = &self.effect {
             find_param_refs(e, &declared, &mut missing);
         }
@@ -383,7 +398,11 @@ impl PolicyDefinition {
         let params_ptr = "/parameters";
         let mut bound = HashMap::new();
         for (name, value) in values {
-            let Some(def) = self.parameters.iter().find(|p| p.name.eq_ignore_ascii_case(name)) else {
+            let Some(def) = self
+                .parameters
+                .iter()
+                .find(|p| p.name.eq_ignore_ascii_case(name))
+            else {
                 return Err(PolicyError::new(
                     format!("{params_ptr}/{}", pointer_token(name)),
                     format!("parameter `{name}` is not declared by the definition"),
@@ -489,6 +508,16 @@ impl BoundPolicy {
                 note: Some(note),
             });
         }
+        if self.effect == "disabled" {
+            // effect-basics: `disabled` is checked first; the rule is then not evaluated.
+            return Ok(Decision {
+                matched: false,
+                effect: None,
+                reasons: Vec::new(),
+                applicable: true,
+                note: Some("the effect is `disabled`: the rule is not evaluated".into()),
+            });
+        }
         let env = Env {
             parameters: &self.parameters,
             aliases: AliasTable::bundled(),
@@ -513,7 +542,10 @@ fn check_effect(effect: &str, pointer: &str) -> Result<(), PolicyError> {
     if KNOWN_EFFECTS.iter().any(|e| e.eq_ignore_ascii_case(effect)) {
         Ok(())
     } else {
-        Err(PolicyError::new(pointer, format!("unknown effect `{effect}`")))
+        Err(PolicyError::new(
+            pointer,
+            format!("unknown effect `{effect}`"),
+        ))
     }
 }
 
@@ -521,10 +553,16 @@ fn check_details(effect: &str, details: &Value, pointer: &str) -> Result<(), Pol
     let lower = effect.to_ascii_lowercase();
     if lower == "auditifnotexists" || lower == "deployifnotexists" {
         let Value::Object(d) = details else {
-            return Err(PolicyError::new(pointer, format!("`details` of `{effect}` must be an object")));
+            return Err(PolicyError::new(
+                pointer,
+                format!("`details` of `{effect}` must be an object"),
+            ));
         };
         if get_ci(d, "type").is_none() {
-            return Err(PolicyError::new(pointer, format!("`details` of `{effect}` needs `type`")));
+            return Err(PolicyError::new(
+                pointer,
+                format!("`details` of `{effect}` needs `type`"),
+            ));
         }
     }
     Ok(())
@@ -538,14 +576,30 @@ fn parse_parameters(node: &Value, pointer: &str) -> Result<Vec<ParameterDef>, Po
     for (name, def) in map {
         let here = format!("{pointer}/{}", pointer_token(name));
         let Value::Object(d) = def else {
-            return Err(PolicyError::new(here, format!("parameter `{name}` must be an object")));
+            return Err(PolicyError::new(
+                here,
+                format!("parameter `{name}` must be an object"),
+            ));
         };
         let kind = match get_ci(d, "type") {
             Some((_, Value::String(t))) => ParamType::parse(t).ok_or_else(|| {
-                PolicyError::new(format!("{here}/type"), format!("unknown parameter type `{t}`"))
+                PolicyError::new(
+                    format!("{here}/type"),
+                    format!("unknown parameter type `{t}`"),
+                )
             })?,
-            Some(_) => return Err(PolicyError::new(format!("{here}/type"), "`type` must be a string")),
-            None => return Err(PolicyError::new(here, format!("parameter `{name}` has no `type`"))),
+            Some(_) => {
+                return Err(PolicyError::new(
+                    format!("{here}/type"),
+                    "`type` must be a string",
+                ))
+            }
+            None => {
+                return Err(PolicyError::new(
+                    here,
+                    format!("parameter `{name}` has no `type`"),
+                ))
+            }
         };
         let allowed = match get_ci(d, "allowedValues") {
             None | Some((_, Value::Null)) => None,
@@ -586,8 +640,9 @@ fn check_value(def: &ParameterDef, value: &Value, pointer: &str) -> Result<(), P
     }
     if let Some(allowed) = &def.allowed {
         let is_allowed = |v: &Value| {
+            // The parameters docs make this check case-sensitive.
             allowed.iter().any(|a| match (a, v) {
-                (Value::String(x), Value::String(y)) => str_eq_ci(x, y),
+                (Value::String(x), Value::String(y)) => x == y,
                 _ => value_eq(a, v),
             })
         };
@@ -630,7 +685,8 @@ fn walk_exprs(cond: &Cond, f: &mut dyn FnMut(&Expr)) {
         }
         Cond::Count(cc) => {
             match &cc.source {
-                CountSource::Field(FieldSpec::Dynamic(e)) | CountSource::Value(Operand::Expr(e)) => f(e),
+                CountSource::Field(FieldSpec::Dynamic(e))
+                | CountSource::Value(Operand::Expr(e)) => f(e),
                 _ => {}
             }
             if let Some(w) = &cc.where_ {
@@ -727,46 +783,89 @@ fn fold_field(
                 .map_err(|m| PolicyError::new(format!("{pointer}/field"), m)),
             Expr::Literal(other) => Err(PolicyError::new(
                 format!("{pointer}/field"),
-                format!("the field expression yielded `{}`, not a field name", brief(&other)),
+                format!(
+                    "the field expression yielded `{}`, not a field name",
+                    brief(&other)
+                ),
             )),
             other => Ok(FieldSpec::Dynamic(other)),
         },
     }
 }
 
-fn fold_op(op: &Operator, params: &Lookup<'_>, location: bool) -> Operator {
+fn fold_op(
+    op: &Operator,
+    params: &Lookup<'_>,
+    location: bool,
+    pointer: &str,
+) -> Result<Operator, PolicyError> {
     let mut out = Operator::new(op.kind, fold_operand(&op.rhs, params));
+    // Azure validates parameterised operands at assignment: an array or object where the
+    // operator takes a single value is rejected ("expected type is 'String'").
+    if let (Operand::Expr(_), Operand::Const(v @ (Value::Array(_) | Value::Object(_)))) =
+        (&op.rhs, &out.rhs)
+    {
+        if !matches!(
+            op.kind,
+            OpKind::In
+                | OpKind::NotIn
+                | OpKind::Equals
+                | OpKind::NotEquals
+                | OpKind::Contains
+                | OpKind::NotContains
+        ) || (v.is_array() && matches!(op.kind, OpKind::Equals | OpKind::NotEquals))
+        {
+            return Err(PolicyError::new(
+                format!("{pointer}/{}", op.kind.name()),
+                format!(
+                    "`{}` takes a single value, but the parameter gives `{}`",
+                    op.kind.name(),
+                    brief(v)
+                ),
+            ));
+        }
+    }
     if location && is_equality(op.kind) {
         if let Operand::Const(v) = &mut out.rhs {
             normalize_location_value(v);
             out = Operator::new(out.kind, out.rhs);
         }
     }
-    out
+    Ok(out)
 }
 
 fn fold_cond(cond: &Cond, params: &Lookup<'_>, aliases: &AliasTable) -> Result<Cond, PolicyError> {
     Ok(match cond {
-        Cond::All(cs) => Cond::All(cs.iter().map(|c| fold_cond(c, params, aliases)).collect::<Result<_, _>>()?),
-        Cond::Any(cs) => Cond::Any(cs.iter().map(|c| fold_cond(c, params, aliases)).collect::<Result<_, _>>()?),
+        Cond::All(cs) => Cond::All(
+            cs.iter()
+                .map(|c| fold_cond(c, params, aliases))
+                .collect::<Result<_, _>>()?,
+        ),
+        Cond::Any(cs) => Cond::Any(
+            cs.iter()
+                .map(|c| fold_cond(c, params, aliases))
+                .collect::<Result<_, _>>()?,
+        ),
         Cond::Not(c) => Cond::Not(Box::new(fold_cond(c, params, aliases)?)),
         Cond::Field(fc) => {
             let field = fold_field(&fc.field, params, aliases, &fc.pointer)?;
             let location = matches!(&field, FieldSpec::Resolved(f) if f.location);
             Cond::Field(Box::new(crate::rule::FieldCond {
                 field,
-                op: fold_op(&fc.op, params, location),
+                op: fold_op(&fc.op, params, location, &fc.pointer)?,
                 pointer: fc.pointer.clone(),
             }))
         }
         Cond::Value(vc) => Cond::Value(Box::new(crate::rule::ValueCond {
             value: fold_operand(&vc.value, params),
-            op: fold_op(&vc.op, params, false),
+            op: fold_op(&vc.op, params, false, &vc.pointer)?,
             pointer: vc.pointer.clone(),
         })),
         Cond::Count(cc) => Cond::Count(Box::new(crate::rule::CountCond {
             source: match &cc.source {
-                CountSource::Field(f) => CountSource::Field(fold_field(f, params, aliases, &cc.pointer)?),
+                CountSource::Field(f) => {
+                    CountSource::Field(fold_field(f, params, aliases, &cc.pointer)?)
+                }
                 CountSource::Value(o) => CountSource::Value(fold_operand(o, params)),
             },
             name: cc.name.clone(),
@@ -774,7 +873,7 @@ fn fold_cond(cond: &Cond, params: &Lookup<'_>, aliases: &AliasTable) -> Result<C
                 Some(w) => Some(Box::new(fold_cond(w, params, aliases)?)),
                 None => None,
             },
-            op: fold_op(&cc.op, params, false),
+            op: fold_op(&cc.op, params, false, &cc.pointer)?,
             pointer: cc.pointer.clone(),
         })),
     })

@@ -14,8 +14,12 @@ fn table() -> &'static HashMap<String, bool> {
             .lines()
             .skip(1)
             .filter_map(|line| {
-                let (t, s) = line.split_once(',')?;
-                Some((t.trim().to_ascii_lowercase(), s.trim().eq_ignore_ascii_case("true")))
+                let mut cols = line.split(',');
+                let (t, s) = (cols.next()?, cols.next()?);
+                Some((
+                    t.trim().to_ascii_lowercase(),
+                    s.trim().eq_ignore_ascii_case("true"),
+                ))
             })
             .collect()
     })

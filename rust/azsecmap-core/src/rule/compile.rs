@@ -53,13 +53,19 @@ fn compile_node(
     let Value::Object(map) = node else {
         return Err(err(
             pointer,
-            format!("a condition must be an object, got `{}`", crate::compare::brief(node)),
+            format!(
+                "a condition must be an object, got `{}`",
+                crate::compare::brief(node)
+            ),
         ));
     };
     for logical in ["allOf", "anyOf"] {
         if let Some((key, value)) = take(map, logical) {
             if map.len() != 1 {
-                return Err(err(pointer, format!("`{key}` cannot be combined with other keys")));
+                return Err(err(
+                    pointer,
+                    format!("`{key}` cannot be combined with other keys"),
+                ));
             }
             let here = child(pointer, key);
             let Value::Array(items) = value else {
@@ -84,7 +90,10 @@ fn compile_node(
     }
     if let Some((key, value)) = take(map, "not") {
         if map.len() != 1 {
-            return Err(err(pointer, format!("`{key}` cannot be combined with other keys")));
+            return Err(err(
+                pointer,
+                format!("`{key}` cannot be combined with other keys"),
+            ));
         }
         let inner = compile_node(value, &child(pointer, key), aliases, depth + 1, count_depth)?;
         return Ok(Cond::Not(Box::new(inner)));
@@ -120,19 +129,51 @@ fn compile_leaf(
             }
             operator = Some((kind, key, value));
         } else if matches!(lower.as_str(), "allof" | "anyof" | "not" | "where" | "name") {
-            return Err(err(&child(pointer, key), format!("`{key}` is not allowed here")));
+            return Err(err(
+                &child(pointer, key),
+                format!("`{key}` is not allowed here"),
+            ));
         } else {
-            return Err(err(&child(pointer, key), format!("unknown operator `{key}`")));
+            return Err(err(
+                &child(pointer, key),
+                format!("unknown operator `{key}`"),
+            ));
         }
     }
     let Some((operand_key, operand_value)) = operand else {
-        return Err(err(pointer, "a condition needs `field`, `value` or `count`"));
+        return Err(err(
+            pointer,
+            "a condition needs `field`, `value` or `count`",
+        ));
     };
     let Some((kind, op_key, op_value)) = operator else {
-        return Err(err(pointer, format!("the `{operand_key}` condition has no operator")));
+        return Err(err(
+            pointer,
+            format!("the `{operand_key}` condition has no operator"),
+        ));
     };
     let op = Operator::new(kind, compile_operand(op_value, &child(pointer, op_key))?);
+    check_constant_rhs(&op, &child(pointer, op_key))?;
     let pointer_s = pointer.to_string();
+    if count_depth == 0 {
+        let lower = operand_key.to_ascii_lowercase();
+        let mut exprs: Vec<(&Operand, String)> = vec![(&op.rhs, child(pointer, op_key))];
+        let operand_as = if lower == "value" {
+            compile_operand(operand_value, &child(pointer, operand_key)).ok()
+        } else {
+            None
+        };
+        if let Some(o) = &operand_as {
+            exprs.push((o, child(pointer, operand_key)));
+        }
+        for (o, at) in exprs {
+            if let Operand::Expr(e) = o {
+                if calls(e, "current") {
+                    return Err(err(&at, "`current()` is only allowed inside `count.where`"));
+                }
+            }
+        }
+    }
     match operand_key.to_ascii_lowercase().as_str() {
         "field" => {
             let field = compile_field(operand_value, &child(pointer, operand_key), aliases)?;
@@ -155,7 +196,15 @@ fn compile_leaf(
         }))),
         _ => {
             let here = child(pointer, operand_key);
-            compile_count(operand_value, &here, aliases, depth, count_depth, op, pointer_s)
+            compile_count(
+                operand_value,
+                &here,
+                aliases,
+                depth,
+                count_depth,
+                op,
+                pointer_s,
+            )
         }
     }
 }
@@ -178,7 +227,10 @@ fn compile_count(
     cond_pointer: String,
 ) -> Result<Cond, PolicyError> {
     let Value::Object(map) = node else {
-        return Err(err(pointer, "`count` takes an object with `field` or `value`"));
+        return Err(err(
+            pointer,
+            "`count` takes an object with `field` or `value`",
+        ));
     };
     let mut source = None;
     let mut name = None;
@@ -188,14 +240,20 @@ fn compile_count(
         match key.to_ascii_lowercase().as_str() {
             "field" => {
                 if source.is_some() {
-                    return Err(err(pointer, "`count` takes either `field` or `value`, not both"));
+                    return Err(err(
+                        pointer,
+                        "`count` takes either `field` or `value`, not both",
+                    ));
                 }
                 let field = compile_field(value, &here, aliases)?;
                 if let FieldSpec::Resolved(f) = &field {
                     if !f.is_collection() {
                         return Err(err(
                             &here,
-                            format!("`count.field` must be an array alias with `[*]`, got `{}`", f.text),
+                            format!(
+                                "`count.field` must be an array alias with `[*]`, got `{}`",
+                                f.text
+                            ),
                         ));
                     }
                 }
@@ -203,7 +261,10 @@ fn compile_count(
             }
             "value" => {
                 if source.is_some() {
-                    return Err(err(pointer, "`count` takes either `field` or `value`, not both"));
+                    return Err(err(
+                        pointer,
+                        "`count` takes either `field` or `value`, not both",
+                    ));
                 }
                 source = Some(CountSource::Value(compile_operand(value, &here)?));
             }
@@ -234,8 +295,17 @@ fn compile_count(
     let Some(source) = source else {
         return Err(err(pointer, "`count` needs `field` or `value`"));
     };
+    if name.is_none() && count_depth > 0 && matches!(source, CountSource::Value(_)) {
+        return Err(err(
+            pointer,
+            "a value count inside another count needs `name`",
+        ));
+    }
     if name.is_some() && matches!(source, CountSource::Field(_)) {
-        return Err(err(pointer, "`count.name` is only allowed with a value count"));
+        return Err(err(
+            pointer,
+            "`count.name` is only allowed with a value count",
+        ));
     }
     Ok(Cond::Count(Box::new(CountCond {
         source,
@@ -277,5 +347,48 @@ pub fn compile_operand(node: &Value, pointer: &str) -> Result<Operand, PolicyErr
             }
         },
         other => Ok(Operand::Const(other.clone())),
+    }
+}
+
+/// True when `e` calls function `name` anywhere.
+pub fn calls(e: &expr::Expr, name: &str) -> bool {
+    match e {
+        expr::Expr::Literal(_) => false,
+        expr::Expr::Call { name: n, args } => n == name || args.iter().any(|a| calls(a, name)),
+        expr::Expr::Member { target, .. } => calls(target, name),
+        expr::Expr::Index { target, index } => calls(target, name) || calls(index, name),
+    }
+}
+
+/// Reject constant expected values an operator cannot take: `in`/`notIn` need an array,
+/// `exists` a boolean (or its string form).
+fn check_constant_rhs(op: &Operator, pointer: &str) -> Result<(), PolicyError> {
+    let Operand::Const(v) = &op.rhs else {
+        return Ok(());
+    };
+    match op.kind {
+        OpKind::In | OpKind::NotIn if !v.is_array() => Err(err(
+            pointer,
+            format!(
+                "`{}` takes an array, got `{}`",
+                op.kind.name(),
+                crate::compare::brief(v)
+            ),
+        )),
+        OpKind::Exists
+            if !(v.is_boolean()
+                || v.as_str().is_some_and(|s| {
+                    s.eq_ignore_ascii_case("true") || s.eq_ignore_ascii_case("false")
+                })) =>
+        {
+            Err(err(
+                pointer,
+                format!(
+                    "`exists` takes `true` or `false`, got `{}`",
+                    crate::compare::brief(v)
+                ),
+            ))
+        }
+        _ => Ok(()),
     }
 }

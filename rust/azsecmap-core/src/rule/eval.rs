@@ -13,8 +13,8 @@ use crate::error::EvaluationError;
 use crate::expr::{self, EvalError, Scope};
 use crate::field::{self, FieldRef};
 use crate::path::{resolve_collection, resolve_single, PropertyPath, Segment};
-use crate::rule::operator::{apply, normalize_location_value};
 use crate::rule::compile::is_equality;
+use crate::rule::operator::{apply, normalize_location_value};
 use crate::rule::{Cond, CountSource, FieldSpec, Operand};
 
 /// The `requestContext().apiVersion` used when the caller gives none. Azure's compliance scans
@@ -121,7 +121,11 @@ impl<'a, 'p> Evaluator<'a, 'p> {
     }
 
     /// Evaluate `cond`; with `reasons`, also record the conditions that decided it.
-    pub fn eval(&self, cond: &'a Cond, reasons: Option<&mut Vec<Reason>>) -> Result<bool, EvaluationError> {
+    pub fn eval(
+        &self,
+        cond: &'a Cond,
+        reasons: Option<&mut Vec<Reason>>,
+    ) -> Result<bool, EvaluationError> {
         let mut frames = Vec::new();
         self.eval_cond(cond, &mut frames, reasons)
     }
@@ -176,7 +180,8 @@ impl<'a, 'p> Evaluator<'a, 'p> {
                     }
                 };
                 let mut expected = self.operand(&fc.op.rhs, frames, &fc.pointer)?;
-                let runtime_rhs = matches!(fc.op.rhs, Operand::Expr(_)) || matches!(fc.field, FieldSpec::Dynamic(_));
+                let runtime_rhs = matches!(fc.op.rhs, Operand::Expr(_))
+                    || matches!(fc.field, FieldSpec::Dynamic(_));
                 if field.location && runtime_rhs && is_equality(fc.op.kind) {
                     normalize_location_value(expected.to_mut());
                 }
@@ -198,12 +203,16 @@ impl<'a, 'p> Evaluator<'a, 'p> {
                         all
                     }
                 }
-                .map_err(|m| EvaluationError::new(&fc.pointer, format!("field `{}`: {m}", field.text)))?;
+                .map_err(|m| {
+                    EvaluationError::new(&fc.pointer, format!("field `{}`: {m}", field.text))
+                })?;
                 if let Some(t) = trace {
                     let actual = match selected {
                         Selected::One(v) => v.map(Cow::into_owned),
                         Selected::Many(vs) => Some(Value::Array(
-                            vs.into_iter().map(|v| v.map_or(Value::Null, Cow::into_owned)).collect(),
+                            vs.into_iter()
+                                .map(|v| v.map_or(Value::Null, Cow::into_owned))
+                                .collect(),
                         )),
                     };
                     t.push(Reason {
@@ -227,7 +236,9 @@ impl<'a, 'p> Evaluator<'a, 'p> {
                 let value = self.operand(&vc.value, frames, &vc.pointer)?;
                 let expected = self.operand(&vc.op.rhs, frames, &vc.pointer)?;
                 let result = apply(vc.op.kind, Some(&value), &expected, vc.op.pattern.as_ref())
-                    .map_err(|m| EvaluationError::new(&vc.pointer, format!("value condition: {m}")))?;
+                    .map_err(|m| {
+                        EvaluationError::new(&vc.pointer, format!("value condition: {m}"))
+                    })?;
                 if let Some(t) = trace {
                     t.push(Reason {
                         pointer: vc.pointer.clone(),
@@ -250,7 +261,9 @@ impl<'a, 'p> Evaluator<'a, 'p> {
                     .map_err(|m| EvaluationError::new(&cc.pointer, format!("count: {m}")))?;
                 if let Some(t) = trace {
                     let subject = match &cc.source {
-                        CountSource::Field(FieldSpec::Resolved(f)) => format!("count of `{}`", f.text),
+                        CountSource::Field(FieldSpec::Resolved(f)) => {
+                            format!("count of `{}`", f.text)
+                        }
                         _ => "count".to_string(),
                     };
                     t.push(Reason {
@@ -312,7 +325,10 @@ impl<'a, 'p> Evaluator<'a, 'p> {
                     other => {
                         return Err(EvaluationError::new(
                             &cc.pointer,
-                            format!("`count.value` must be an array, got `{}`", crate::compare::brief(&other)),
+                            format!(
+                                "`count.value` must be an array, got `{}`",
+                                crate::compare::brief(&other)
+                            ),
                         ))
                     }
                 };
@@ -365,7 +381,10 @@ impl<'a, 'p> Evaluator<'a, 'p> {
         let Value::String(name) = v else {
             return Err(EvaluationError::new(
                 pointer,
-                format!("the `field` expression yielded `{}`, not a field name", crate::compare::brief(&v)),
+                format!(
+                    "the `field` expression yielded `{}`, not a field name",
+                    crate::compare::brief(&v)
+                ),
             ));
         };
         FieldRef::resolve(&name, self.env.aliases).map_err(|m| EvaluationError::new(pointer, m))
@@ -387,7 +406,12 @@ impl<'a, 'p> Evaluator<'a, 'p> {
                             Selected::One(None)
                         };
                     };
-                    return self.select_from(base, rest, field.location, member_is_borrowed(member));
+                    return self.select_from(
+                        base,
+                        rest,
+                        field.location,
+                        member_is_borrowed(member),
+                    );
                 }
             }
         }
@@ -400,12 +424,22 @@ impl<'a, 'p> Evaluator<'a, 'p> {
         }
     }
 
-    fn select_from(&self, base: &Value, rest: &[Segment], location: bool, _b: bool) -> Selected<'a> {
+    fn select_from(
+        &self,
+        base: &Value,
+        rest: &[Segment],
+        location: bool,
+        _b: bool,
+    ) -> Selected<'a> {
         // Members of a frame may be owned (computed) values; clone out what is selected.
         if rest.iter().any(|s| matches!(s, Segment::Wildcard)) {
             let mut out = Vec::new();
             resolve_collection(base, rest, &mut out);
-            Selected::Many(out.into_iter().map(|v| v.map(|x| Cow::Owned(x.clone()))).collect())
+            Selected::Many(
+                out.into_iter()
+                    .map(|v| v.map(|x| Cow::Owned(x.clone())))
+                    .collect(),
+            )
         } else {
             let mut v = resolve_single(base, rest).cloned();
             if location {
@@ -421,7 +455,11 @@ impl<'a, 'p> Evaluator<'a, 'p> {
         if let Some(v) = &self.env.options.resource_group {
             return v.clone();
         }
-        let id = self.resource.get("id").and_then(Value::as_str).unwrap_or("");
+        let id = self
+            .resource
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or("");
         let parts: Vec<&str> = id.split('/').collect();
         let mut sub = None;
         let mut rg = None;
@@ -449,7 +487,11 @@ impl<'a, 'p> Evaluator<'a, 'p> {
         if let Some(v) = &self.env.options.subscription {
             return v.clone();
         }
-        let id = self.resource.get("id").and_then(Value::as_str).unwrap_or("");
+        let id = self
+            .resource
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or("");
         let parts: Vec<&str> = id.split('/').collect();
         let sub = parts
             .iter()
@@ -520,8 +562,15 @@ impl Scope for ExprScope<'_, '_, '_> {
             }
         };
         Ok(match self.ev.select(field, self.frames) {
-            Selected::Many(vs) => {
-                Value::Array(vs.into_iter().map(|v| v.map_or(Value::Null, Cow::into_owned)).collect())
+            Selected::Many(vs) => Value::Array(
+                vs.into_iter()
+                    .map(|v| v.map_or(Value::Null, Cow::into_owned))
+                    .collect(),
+            ),
+            // The counted member itself, inside `where`: still an array alias, so a one-member
+            // array (author-policies-for-arrays, "The field() function inside where conditions").
+            Selected::One(v) if field.is_collection() => {
+                Value::Array(vec![v.map_or(Value::Null, Cow::into_owned)])
             }
             // DECISION: the docs' table gives `""` for `field()` of an absent property.
             Selected::One(v) => v.map_or_else(|| Value::String(String::new()), Cow::into_owned),
@@ -529,18 +578,27 @@ impl Scope for ExprScope<'_, '_, '_> {
     }
 
     fn current(&self, name: Option<&str>) -> Result<Value, EvalError> {
-        let member_value = |m: &Option<Cow<'_, Value>>| m.as_deref().cloned().unwrap_or(Value::Null);
+        let member_value =
+            |m: &Option<Cow<'_, Value>>| m.as_deref().cloned().unwrap_or(Value::Null);
         let Some(name) = name else {
             return match self.frames.last() {
                 Some(Frame::Field { member, .. }) => Ok(member_value(member)),
                 Some(Frame::Value { member, .. }) => Ok(member.clone()),
-                None => Err(EvalError("`current()` is only allowed inside `count.where`".into())),
+                None => Err(EvalError(
+                    "`current()` is only allowed inside `count.where`".into(),
+                )),
             };
         };
         for frame in self.frames.iter().rev() {
             match frame {
-                Frame::Value { name: n, member } if n.eq_ignore_ascii_case(name) => return Ok(member.clone()),
-                Frame::Field { text, prefix, member } => {
+                Frame::Value { name: n, member } if n.eq_ignore_ascii_case(name) => {
+                    return Ok(member.clone())
+                }
+                Frame::Field {
+                    text,
+                    prefix,
+                    member,
+                } => {
                     if text.eq_ignore_ascii_case(name) {
                         return Ok(member_value(member));
                     }
@@ -551,7 +609,9 @@ impl Scope for ExprScope<'_, '_, '_> {
                             let base = member.as_deref().unwrap_or(&Value::Null);
                             return Ok(match self.ev.select_from(base, rest, false, false) {
                                 Selected::Many(vs) => Value::Array(
-                                    vs.into_iter().map(|v| v.map_or(Value::Null, Cow::into_owned)).collect(),
+                                    vs.into_iter()
+                                        .map(|v| v.map_or(Value::Null, Cow::into_owned))
+                                        .collect(),
                                 ),
                                 Selected::One(v) => v.map_or(Value::Null, Cow::into_owned),
                             });
@@ -561,7 +621,9 @@ impl Scope for ExprScope<'_, '_, '_> {
                 Frame::Value { .. } => {}
             }
         }
-        Err(EvalError(format!("`current('{name}')` names no enclosing count")))
+        Err(EvalError(format!(
+            "`current('{name}')` names no enclosing count"
+        )))
     }
 
     fn resource_group(&self) -> Result<Value, EvalError> {
@@ -605,3 +667,36 @@ impl Scope for ExprScope<'_, '_, '_> {
     }
 }
 
+impl std::fmt::Display for Reason {
+    /// `field `X` (path `p`): actual `v`, equals `e` → false (under not)`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let actual = self.actual.as_ref().map_or_else(
+            || "absent".to_string(),
+            |v| format!("`{}`", crate::compare::brief(v)),
+        );
+        let subject = if self.subject.starts_with("count") || self.subject.starts_with('"') {
+            self.subject.clone()
+        } else if self.path.is_some() {
+            format!("field `{}`", self.subject)
+        } else {
+            format!("value {}", self.subject)
+        };
+        write!(f, "{subject}")?;
+        if let Some(p) = &self.path {
+            if !p.eq_ignore_ascii_case(&self.subject) {
+                write!(f, " (path `{p}`)")?;
+            }
+        }
+        write!(
+            f,
+            ": actual {actual}; condition {} `{}` is {}",
+            self.operator,
+            crate::compare::brief(&self.expected),
+            self.result
+        )?;
+        if self.negated {
+            write!(f, " (inverted by `not`)")?;
+        }
+        Ok(())
+    }
+}

@@ -204,9 +204,9 @@ pub fn apply(
             _ => false,
         }),
         OpKind::ContainsKey => Ok(match (actual, expected) {
-            (Some(Value::Object(map)), e) => scalar_text(e).is_some_and(|k| {
-                map.keys().any(|key| str_eq_ci(key, &k))
-            }),
+            (Some(Value::Object(map)), e) => {
+                scalar_text(e).is_some_and(|k| map.keys().any(|key| str_eq_ci(key, &k)))
+            }
             _ => false,
         }),
         OpKind::Less | OpKind::LessOrEquals | OpKind::Greater | OpKind::GreaterOrEquals => {
@@ -269,9 +269,27 @@ mod tests {
 
     #[test]
     fn contains_family() {
-        assert!(apply(OpKind::Contains, Some(&json!("my-PROD-vm")), &json!("prod"), None).unwrap());
-        assert!(apply(OpKind::Contains, Some(&json!(["A", "b"])), &json!("a"), None).unwrap());
-        assert!(apply(OpKind::ContainsKey, Some(&json!({"Env": 1})), &json!("env"), None).unwrap());
+        assert!(apply(
+            OpKind::Contains,
+            Some(&json!("my-PROD-vm")),
+            &json!("prod"),
+            None
+        )
+        .unwrap());
+        assert!(apply(
+            OpKind::Contains,
+            Some(&json!(["A", "b"])),
+            &json!("a"),
+            None
+        )
+        .unwrap());
+        assert!(apply(
+            OpKind::ContainsKey,
+            Some(&json!({"Env": 1})),
+            &json!("env"),
+            None
+        )
+        .unwrap());
         assert!(apply(OpKind::In, Some(&json!("x")), &json!("x"), None).is_err());
     }
 }

@@ -1,0 +1,34 @@
+"""azsecmap: evaluate Azure resources against Azure Policy rules offline.
+
+>>> import azsecmap
+>>> azsecmap.evaluate_policy(
+...     {"if": {"field": "location", "notIn": ["westeurope"]}, "then": {"effect": "deny"}},
+...     {"type": "Microsoft.Web/sites", "location": "East US"},
+... ).effect
+'deny'
+"""
+
+from __future__ import annotations
+
+from ._core import __version__
+from .errors import (
+    AzsecmapError,
+    CatalogError,
+    EvaluationError,
+    PolicyError,
+    ResourceError,
+)
+from .policy import Decision, Policy, PolicyPack, evaluate_policy
+
+__all__ = [
+    "AzsecmapError",
+    "CatalogError",
+    "Decision",
+    "EvaluationError",
+    "Policy",
+    "PolicyError",
+    "PolicyPack",
+    "ResourceError",
+    "__version__",
+    "evaluate_policy",
+]

@@ -1,0 +1,41 @@
+"""Top-level Typer application and exit codes."""
+
+from __future__ import annotations
+
+import enum
+import sys
+
+import typer
+
+from .policy import policy_app
+
+
+class ExitCode(enum.IntEnum):
+    """Named exit codes: 0 ok, 1 findings over the threshold, 2 usage or input error."""
+
+    OK = 0
+    FINDINGS = 1
+    INPUT_ERROR = 2
+
+
+app = typer.Typer(
+    name="azsecmap",
+    help="Evaluate Azure resources against Azure Policy rules offline.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(policy_app, name="policy")
+
+
+@app.callback()
+def _root() -> None:
+    """azsecmap: Azure Policy evaluation and compliance mapping, offline."""
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)

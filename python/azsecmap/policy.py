@@ -1,0 +1,271 @@
+"""Evaluating Azure Policy definitions: one policy on one resource, and packs of policies."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional, Union
+
+from . import _core
+from ._source import JsonSource, read_text, to_json_text
+from .errors import AzsecmapError, PolicyError, ResourceError
+
+__all__ = ["Decision", "Policy", "PolicyPack", "evaluate_policy"]
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The outcome of one policy on one resource.
+
+    Attributes:
+        matched: the rule's ``if`` is true for the resource.
+        effect: the resolved effect, lower-case (``"audit"``, ``"deny"``,
+            ``"auditifnotexists"``…), or None when not matched.
+        reasons: the conditions that decided the outcome, each with the property path,
+            the actual value and the expected one.
+        applicable: False when the policy's mode excludes the resource (then ``note`` says why).
+        note: why the policy does not apply, when it does not.
+        details: the reasons as dicts (``pointer``, ``subject``, ``path``, ``actual``,
+            ``present``, ``operator``, ``expected``, ``result``, ``negated``, ``text``).
+    """
+
+    matched: bool
+    effect: Optional[str]
+    reasons: list[str]
+    applicable: bool = True
+    note: Optional[str] = None
+    details: list[dict[str, Any]] = field(default_factory=list)
+
+
+class Policy:
+    """One compiled policy definition.
+
+    >>> p = Policy.from_json({"if": {"field": "type", "equals": "Microsoft.Web/sites"},
+    ...                       "then": {"effect": "audit"}}, name="web")
+    >>> p.id, p.mode, p.default_effect
+    ('web', 'All', 'audit')
+    """
+
+    __slots__ = ("_inner", "source")
+
+    def __init__(self, inner: _core.Policy, source: Optional[str] = None) -> None:
+        self._inner = inner
+        self.source = source
+
+    @classmethod
+    def from_json(cls, policy: JsonSource, name: Optional[str] = None) -> Policy:
+        """Compile a definition given as a dict, JSON text or a file path."""
+        text, file = to_json_text(policy, PolicyError, "policy")
+        fallback = name or (Path(file).stem if file else "policy")
+        return cls(_compile(text, fallback, file), file)
+
+    @property
+    def id(self) -> str:
+        """The definition's ``name`` (a GUID for built-ins), else the file stem."""
+        return self._inner.name
+
+    @property
+    def display_name(self) -> Optional[str]:
+        return self._inner.display_name
+
+    @property
+    def mode(self) -> str:
+        return self._inner.mode
+
+    @property
+    def mode_supported(self) -> bool:
+        """False for resource-provider (data-plane) modes such as ``Microsoft.Kubernetes.Data``."""
+        return self._inner.mode_supported
+
+    @property
+    def default_effect(self) -> Optional[str]:
+        return self._inner.default_effect
+
+    @property
+    def unknown_aliases(self) -> list[str]:
+        """Aliases not in the bundled table (read at the documented fallback path)."""
+        return list(self._inner.unknown_aliases)
+
+    @property
+    def parameters(self) -> list[dict[str, Any]]:
+        return list(json.loads(self._inner.parameters_json))
+
+    @property
+    def details(self) -> Optional[Any]:
+        d = self._inner.details_json
+        return None if d is None else json.loads(d)
+
+    def evaluate(
+        self,
+        resource: JsonSource,
+        parameters: Optional[Mapping[str, Any]] = None,
+        *,
+        now: Optional[str] = None,
+        context: Optional[Mapping[str, Any]] = None,
+    ) -> Decision:
+        """Decide this policy for one resource. See :func:`evaluate_policy`."""
+        if not self._inner.mode_supported:
+            raise PolicyError(
+                f"mode `{self.mode}` is a resource-provider (data-plane) mode, "
+                "which azsecmap recognises but does not evaluate",
+                "/properties/mode",
+                self.source,
+            )
+        bound = self._bind(parameters)
+        text, rfile = to_json_text(resource, ResourceError, "resource")
+        options: dict[str, Any] = dict(context or {})
+        if now is not None:
+            options["now"] = now
+        try:
+            raw = bound.decide(text, json.dumps(options) if options else None)
+        except ResourceError as exc:
+            raise exc.with_file(rfile) if rfile else exc from None
+        except PolicyError as exc:
+            raise exc.with_file(self.source) if self.source else exc from None
+        out = json.loads(raw)
+        return Decision(
+            matched=out["matched"],
+            effect=out["effect"],
+            reasons=[r["text"] for r in out["reasons"]],
+            applicable=out["applicable"],
+            note=out["note"],
+            details=out["reasons"],
+        )
+
+    def _bind(self, parameters: Optional[Mapping[str, Any]]) -> _core.BoundPolicy:
+        try:
+            params_text = json.dumps(dict(parameters or {}))
+        except (TypeError, ValueError) as exc:
+            raise PolicyError(f"parameters are not JSON-serialisable: {exc}", "/parameters") from None
+        try:
+            return self._inner.bind(params_text)
+        except PolicyError as exc:
+            raise exc.with_file(self.source) if self.source else exc from None
+
+    def __repr__(self) -> str:
+        return f"Policy(id={self.id!r}, mode={self.mode!r}, effect={self.default_effect!r})"
+
+
+def _compile(text: str, fallback: str, file: Optional[str]) -> _core.Policy:
+    try:
+        return _core.Policy.compile(text, fallback)
+    except PolicyError as exc:
+        raise exc.with_file(file) if file else exc from None
+
+
+def evaluate_policy(
+    policy: JsonSource,
+    resource: JsonSource,
+    parameters: Optional[Mapping[str, Any]] = None,
+    *,
+    now: Optional[str] = None,
+    context: Optional[Mapping[str, Any]] = None,
+) -> Decision:
+    """Evaluate one policy definition on one resource, the policy author's loop.
+
+    Args:
+        policy: a whole definition (``{"properties": {...}}``), its ``properties``, or a bare
+            ``{"if": ..., "then": ...}`` rule; as a dict, JSON text or a file path.
+        resource: an ARM resource document (dict, JSON text or file path).
+        parameters: assignment parameter values by name (``{"effect": "Deny"}``); declared
+            defaults fill the rest.
+        now: the clock behind ``utcNow()``, as an RFC 3339 date-time (default: the real clock).
+        context: overrides for ``resourceGroup()``, ``subscription()``, ``requestContext()`` and
+            ``policy()`` (keys ``resourceGroup``, ``subscription``, ``requestContext``,
+            ``policy``).
+
+    Raises:
+        PolicyError: the definition or a parameter value is unusable (names the JSON path),
+            or the pair fails to evaluate (:class:`EvaluationError`).
+        ResourceError: the resource is not a JSON object.
+
+    >>> rule = {"if": {"field": "Microsoft.Storage/storageAccounts/supportsHttpsTrafficOnly",
+    ...                "equals": False}, "then": {"effect": "Audit"}}
+    >>> d = evaluate_policy(rule, {"type": "Microsoft.Storage/storageAccounts",
+    ...                            "properties": {"supportsHttpsTrafficOnly": False}})
+    >>> d.matched, d.effect
+    (True, 'audit')
+    """
+    return Policy.from_json(policy).evaluate(resource, parameters, now=now, context=context)
+
+
+class PolicyPack:
+    """A set of compiled policy definitions.
+
+    Bad files raise :class:`PolicyError` naming the file and JSON path, unless
+    ``skip_invalid=True``: then they are collected in :attr:`errors` and the rest load.
+    """
+
+    def __init__(self, policies: Iterable[Policy], errors: Iterable[AzsecmapError] = ()) -> None:
+        self._policies = list(policies)
+        self.errors: list[AzsecmapError] = list(errors)
+
+    @classmethod
+    def from_files(cls, paths: Iterable[PathLike], *, skip_invalid: bool = False) -> PolicyPack:
+        """Compile definition files; a file may hold one definition or a JSON list of them."""
+        policies: list[Policy] = []
+        errors: list[AzsecmapError] = []
+        for path in paths:
+            file = os.fspath(path)
+            try:
+                policies.extend(_load_file(file))
+            except AzsecmapError as exc:
+                if not skip_invalid:
+                    raise
+                errors.append(exc)
+        return cls(policies, errors)
+
+    @classmethod
+    def from_dir(cls, path: PathLike, *, skip_invalid: bool = False) -> PolicyPack:
+        """Compile every ``*.json`` file below ``path`` (sorted, recursively)."""
+        root = Path(path)
+        if not root.is_dir():
+            raise PolicyError("not a directory", "", os.fspath(path))
+        return cls.from_files(sorted(root.rglob("*.json")), skip_invalid=skip_invalid)
+
+    def __len__(self) -> int:
+        return len(self._policies)
+
+    def __iter__(self) -> Iterator[Policy]:
+        return iter(self._policies)
+
+    def __getitem__(self, policy_id: str) -> Policy:
+        for p in self._policies:
+            if p.id == policy_id:
+                return p
+        raise KeyError(policy_id)
+
+    def ids(self) -> list[str]:
+        """Policy ids, in load order."""
+        return [p.id for p in self._policies]
+
+    def __repr__(self) -> str:
+        return f"PolicyPack({len(self)} policies, {len(self.errors)} errors)"
+
+
+def _load_file(file: str) -> list[Policy]:
+    text = read_text(file, PolicyError)
+    stem = Path(file).stem
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise PolicyError(
+            f"malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", "", file
+        ) from None
+    except RecursionError:
+        raise PolicyError("the document nests too deeply", "", file) from None
+    if isinstance(doc, list):
+        out = []
+        for i, item in enumerate(doc):
+            try:
+                out.append(Policy(_compile(json.dumps(item), f"{stem}#{i}", file), file))
+            except PolicyError as exc:
+                exc.pointer = f"/{i}{exc.pointer or ''}"
+                raise
+        return out
+    return [Policy(_compile(text, stem, file), file)]
