@@ -87,29 +87,17 @@ impl AliasTable {
         self.types.contains(&resource_type.to_ascii_lowercase())
     }
 
-    /// The fallback for an alias the table lacks: the longest prefix of the alias that is a
-    /// known resource type (else `Namespace/type`) names the type, and the rest of the name
-    /// is read under `properties`, the way ARM aliases are almost always formed
-    /// (`Microsoft.Web/sites/httpsOnly` → `properties.httpsOnly`). Returns the type and path.
+    /// The fallback for an alias the table lacks: everything before the last `/` names the
+    /// resource type and the last segment is read under `properties`, the way ARM aliases are
+    /// almost always formed (`Microsoft.Web/sites/httpsOnly` → `properties.httpsOnly`).
+    /// Returns the type and path.
     pub fn fallback(&self, alias: &str) -> Option<(String, String)> {
-        let parts: Vec<&str> = alias.split('/').collect();
-        if parts.len() < 3 {
+        // Alias names are `<resource type>/<property path>`, and property paths hold no `/`.
+        let (resource_type, rest) = alias.rsplit_once('/')?;
+        if !resource_type.contains('/') || rest.is_empty() {
             return None;
         }
-        let mut type_len = 2;
-        for n in (2..parts.len()).rev() {
-            let candidate = parts.get(..n).map(|p| p.join("/")).unwrap_or_default();
-            if self.knows_type(&candidate) {
-                type_len = n;
-                break;
-            }
-        }
-        let resource_type = parts.get(..type_len)?.join("/");
-        let rest = parts.get(type_len..)?.join("/");
-        if rest.is_empty() || rest.contains('/') {
-            return None;
-        }
-        Some((resource_type, format!("properties.{rest}")))
+        Some((resource_type.to_string(), format!("properties.{rest}")))
     }
 }
 

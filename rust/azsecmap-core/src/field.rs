@@ -152,13 +152,19 @@ fn lower_first(s: &str) -> String {
 fn tag_name(field: &str) -> Option<String> {
     let rest = field.get(4..)?;
     if let Some(name) = rest.strip_prefix('.') {
-        return (!name.is_empty()).then(|| name.to_string());
+        return Some(name.to_string());
     }
     let inner = rest.strip_prefix('[')?.strip_suffix(']')?;
-    if let Some(q) = inner.strip_prefix('\'').and_then(|s| s.strip_suffix('\'')) {
+    if let Some(q) = inner
+        .strip_prefix('\'')
+        .and_then(|s| s.strip_suffix('\''))
+        .filter(|_| inner.len() >= 2)
+    {
         return Some(q.replace("''", "'"));
     }
-    (!inner.is_empty()).then(|| inner.to_string())
+    // `tags[]` arises from `concat('tags[', parameters('tagName'), ']')` with an empty default:
+    // a tag with an empty name, which no resource carries.
+    Some(inner.to_string())
 }
 
 /// The resource's full name: parent names and its own, from the resource id

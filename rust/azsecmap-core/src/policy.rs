@@ -603,6 +603,8 @@ fn parse_parameters(node: &Value, pointer: &str) -> Result<Vec<ParameterDef>, Po
         };
         let allowed = match get_ci(d, "allowedValues") {
             None | Some((_, Value::Null)) => None,
+            // An empty list restricts nothing (a built-in declares one).
+            Some((_, Value::Array(a))) if a.is_empty() => None,
             Some((_, Value::Array(a))) => Some(a.clone()),
             Some(_) => {
                 return Err(PolicyError::new(
