@@ -412,7 +412,7 @@ def table(headers: list[str], rows: Iterable[list[Any]]) -> list[str]:
     ]
     lines = ["| " + " | ".join(headers) + " |", "| " + " | ".join(align) + " |"]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return lines + [""]
+    return [*lines, ""]
 
 
 def _is_number(text: str) -> bool:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import copy
 import json
-
 from typing import Any
 
 import pytest
@@ -91,11 +90,12 @@ def test_reasons_name_path_and_values() -> None:
     }
     d = azsecmap.evaluate_policy(
         rule,
-        {"type": "Microsoft.Storage/storageAccounts", "properties": {"supportsHttpsTrafficOnly": False}},
+        {
+            "type": "Microsoft.Storage/storageAccounts",
+            "properties": {"supportsHttpsTrafficOnly": False},
+        },
     )
     (reason,) = d.details
     assert reason["path"] == "properties.supportsHttpsTrafficOnly"
     assert reason["actual"] is False and reason["expected"] is False
     assert "supportsHttpsTrafficOnly" in d.reasons[0]
-
-

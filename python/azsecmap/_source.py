@@ -5,16 +5,16 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import Any, Union
 
 from .errors import AzsecmapError
 
-JsonSource = Union[dict, list, str, "os.PathLike[str]"]
+JsonSource = Union[dict[str, Any], list[Any], str, "os.PathLike[str]"]
 
 MAX_FILE_BYTES = 256 * 1024 * 1024  # one policy or resource document; larger is refused
 
 
-def read_text(path: Union[str, "os.PathLike[str]"], error: type[AzsecmapError]) -> str:
+def read_text(path: str | os.PathLike[str], error: type[AzsecmapError]) -> str:
     """Read a UTF-8 JSON file, raising `error` naming the file on any failure."""
     p = Path(path)
     try:
@@ -33,9 +33,7 @@ def read_text(path: Union[str, "os.PathLike[str]"], error: type[AzsecmapError]) 
         raise error(f"file is not valid UTF-8 (byte {exc.start})", "", str(p)) from None
 
 
-def to_json_text(
-    obj: Any, error: type[AzsecmapError], what: str
-) -> tuple[str, Optional[str]]:
+def to_json_text(obj: Any, error: type[AzsecmapError], what: str) -> tuple[str, str | None]:
     """Return (JSON text, source file or None) for a dict/list, JSON text, or a path."""
     if isinstance(obj, (dict, list)):
         try:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 __all__ = [
     "AzsecmapError",
     "CatalogError",
@@ -22,9 +20,7 @@ class AzsecmapError(Exception):
         file: the file the document came from, if it came from a file.
     """
 
-    def __init__(
-        self, message: str, pointer: Optional[str] = None, file: Optional[str] = None
-    ) -> None:
+    def __init__(self, message: str, pointer: str | None = None, file: str | None = None) -> None:
         self.message = message
         self.pointer = pointer
         self.file = file

@@ -7,7 +7,7 @@ import os
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import Any, Union
 
 from . import _core
 from ._source import JsonSource, read_text, to_json_text
@@ -35,10 +35,10 @@ class Decision:
     """
 
     matched: bool
-    effect: Optional[str]
+    effect: str | None
     reasons: list[str]
     applicable: bool = True
-    note: Optional[str] = None
+    note: str | None = None
     details: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -53,12 +53,12 @@ class Policy:
 
     __slots__ = ("_inner", "source")
 
-    def __init__(self, inner: _core.Policy, source: Optional[str] = None) -> None:
+    def __init__(self, inner: _core.Policy, source: str | None = None) -> None:
         self._inner = inner
         self.source = source
 
     @classmethod
-    def from_json(cls, policy: JsonSource, name: Optional[str] = None) -> Policy:
+    def from_json(cls, policy: JsonSource, name: str | None = None) -> Policy:
         """Compile a definition given as a dict, JSON text or a file path."""
         text, file = to_json_text(policy, PolicyError, "policy")
         fallback = name or (Path(file).stem if file else "policy")
@@ -70,7 +70,7 @@ class Policy:
         return self._inner.name
 
     @property
-    def display_name(self) -> Optional[str]:
+    def display_name(self) -> str | None:
         return self._inner.display_name
 
     @property
@@ -83,7 +83,7 @@ class Policy:
         return self._inner.mode_supported
 
     @property
-    def default_effect(self) -> Optional[str]:
+    def default_effect(self) -> str | None:
         return self._inner.default_effect
 
     @property
@@ -96,17 +96,17 @@ class Policy:
         return list(json.loads(self._inner.parameters_json))
 
     @property
-    def details(self) -> Optional[Any]:
+    def details(self) -> Any | None:
         d = self._inner.details_json
         return None if d is None else json.loads(d)
 
     def evaluate(
         self,
         resource: JsonSource,
-        parameters: Optional[Mapping[str, Any]] = None,
+        parameters: Mapping[str, Any] | None = None,
         *,
-        now: Optional[str] = None,
-        context: Optional[Mapping[str, Any]] = None,
+        now: str | None = None,
+        context: Mapping[str, Any] | None = None,
     ) -> Decision:
         """Decide this policy for one resource. See :func:`evaluate_policy`."""
         if not self._inner.mode_supported:
@@ -137,11 +137,13 @@ class Policy:
             details=out["reasons"],
         )
 
-    def _bind(self, parameters: Optional[Mapping[str, Any]]) -> _core.BoundPolicy:
+    def _bind(self, parameters: Mapping[str, Any] | None) -> _core.BoundPolicy:
         try:
             params_text = json.dumps(dict(parameters or {}))
         except (TypeError, ValueError) as exc:
-            raise PolicyError(f"parameters are not JSON-serialisable: {exc}", "/parameters") from None
+            raise PolicyError(
+                f"parameters are not JSON-serialisable: {exc}", "/parameters"
+            ) from None
         try:
             return self._inner.bind(params_text)
         except PolicyError as exc:
@@ -151,7 +153,7 @@ class Policy:
         return f"Policy(id={self.id!r}, mode={self.mode!r}, effect={self.default_effect!r})"
 
 
-def _compile(text: str, fallback: str, file: Optional[str]) -> _core.Policy:
+def _compile(text: str, fallback: str, file: str | None) -> _core.Policy:
     try:
         return _core.Policy.compile(text, fallback)
     except PolicyError as exc:
@@ -161,10 +163,10 @@ def _compile(text: str, fallback: str, file: Optional[str]) -> _core.Policy:
 def evaluate_policy(
     policy: JsonSource,
     resource: JsonSource,
-    parameters: Optional[Mapping[str, Any]] = None,
+    parameters: Mapping[str, Any] | None = None,
     *,
-    now: Optional[str] = None,
-    context: Optional[Mapping[str, Any]] = None,
+    now: str | None = None,
+    context: Mapping[str, Any] | None = None,
 ) -> Decision:
     """Evaluate one policy definition on one resource, the policy author's loop.
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -35,12 +35,12 @@ def test(
     policy: Annotated[Path, typer.Argument(help="Policy definition file (JSON).")],
     resource: Annotated[Path, typer.Argument(help="ARM resource document (JSON).")],
     param: Annotated[
-        Optional[list[str]],
+        list[str] | None,
         typer.Option("-p", "--param", help="Parameter value, name=value (JSON or text)."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the decision as JSON.")] = False,
     now: Annotated[
-        Optional[str], typer.Option(help="Clock for utcNow(), RFC 3339 (default: now).")
+        str | None, typer.Option(help="Clock for utcNow(), RFC 3339 (default: now).")
     ] = None,
 ) -> None:
     """Evaluate POLICY on RESOURCE and print matched, effect and the reasons."""
@@ -68,7 +68,7 @@ def test(
             )
         )
         return
-    out = Console(highlight=False)
+    out = Console(highlight=False, soft_wrap=True)
     out.print(f"matched: {'yes' if decision.matched else 'no'}")
     out.print(f"effect:  {decision.effect or '-'}")
     if decision.note:
