@@ -32,6 +32,8 @@ class Decision:
         note: why the policy does not apply, when it does not.
         details: the reasons as dicts (``pointer``, ``subject``, ``path``, ``actual``,
             ``present``, ``operator``, ``expected``, ``result``, ``negated``, ``text``).
+        warnings: things the caller should know that did not stop evaluation, such as an
+            alias missing from the bundled table (read at the documented fallback path).
     """
 
     matched: bool
@@ -40,6 +42,7 @@ class Decision:
     applicable: bool = True
     note: str | None = None
     details: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
 class Policy:
@@ -135,6 +138,11 @@ class Policy:
             applicable=out["applicable"],
             note=out["note"],
             details=out["reasons"],
+            warnings=[
+                f"alias `{a}` is not in the bundled alias table; it was read at the fallback "
+                "path under `properties`"
+                for a in self.unknown_aliases
+            ],
         )
 
     def _bind(self, parameters: Mapping[str, Any] | None) -> _core.BoundPolicy:

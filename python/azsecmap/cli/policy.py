@@ -63,6 +63,7 @@ def test(
                     "applicable": decision.applicable,
                     "note": decision.note,
                     "reasons": decision.details,
+                    "warnings": decision.warnings,
                 },
                 indent=2,
             )
@@ -73,6 +74,8 @@ def test(
     out.print(f"effect:  {decision.effect or '-'}")
     if decision.note:
         out.print(f"note:    {escape(decision.note)}")
+    for w in decision.warnings:
+        out.print(f"warning: {escape(w)}")
     if decision.reasons:
         out.print("reasons:")
         for r in decision.reasons:

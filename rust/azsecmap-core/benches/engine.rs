@@ -360,7 +360,11 @@ fn bench_evaluate(c: &mut Criterion) {
          disabled, {errors} evaluation errors",
         bound.len(),
         corpus.resources.len(),
-        if corpus.embedded { " (EMBEDDED set)" } else { "" },
+        if corpus.embedded {
+            " (EMBEDDED set)"
+        } else {
+            ""
+        },
         pairs.len(),
         targeted.len(),
     );
@@ -465,7 +469,10 @@ fn summary(started: SystemTime) {
             continue; // filtered out, or run with --test/--list
         }
         let est: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
-        let Some(median_ns) = est.pointer("/median/point_estimate").and_then(Value::as_f64) else {
+        let Some(median_ns) = est
+            .pointer("/median/point_estimate")
+            .and_then(Value::as_f64)
+        else {
             continue;
         };
         let per = median_ns / *items as f64;

@@ -187,97 +187,85 @@ pub fn brief(v: &Value) -> String {
 /// A compiled `like` pattern: `*` matches any run, `?` one character; case-insensitive.
 #[derive(Debug, Clone)]
 pub struct LikePattern {
-    parts: Vec<LikeToken>,
+    tokens: Vec<LikeToken>,
+    ascii: bool,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 enum LikeToken {
-    Lit(Vec<char>),
-    Star,
+    Char(char),
     One,
+    Star,
 }
 
 impl LikePattern {
     /// Compile a pattern.
     pub fn new(pattern: &str) -> Self {
-        let mut parts = Vec::new();
-        let mut lit = Vec::new();
+        let mut tokens = Vec::with_capacity(pattern.len());
         for c in pattern.chars() {
             match c {
-                '*' | '?' => {
-                    if !lit.is_empty() {
-                        parts.push(LikeToken::Lit(std::mem::take(&mut lit)));
+                '*' => {
+                    if tokens.last() != Some(&LikeToken::Star) {
+                        tokens.push(LikeToken::Star);
                     }
-                    parts.push(if c == '*' {
-                        LikeToken::Star
-                    } else {
-                        LikeToken::One
-                    });
                 }
-                _ => lit.extend(c.to_lowercase()),
+                '?' => tokens.push(LikeToken::One),
+                _ => tokens.extend(c.to_lowercase().map(LikeToken::Char)),
             }
         }
-        if !lit.is_empty() {
-            parts.push(LikeToken::Lit(lit));
+        Self {
+            tokens,
+            ascii: pattern.is_ascii(),
         }
-        Self { parts }
     }
 
     /// True when the whole of `text` matches.
     pub fn is_match(&self, text: &str) -> bool {
+        if self.ascii && text.is_ascii() {
+            let bytes = text.as_bytes();
+            return wildcard_match(&self.tokens, bytes.len(), |i| {
+                bytes.get(i).map(|b| char::from(b.to_ascii_lowercase()))
+            });
+        }
         let folded: Vec<char> = text.chars().flat_map(char::to_lowercase).collect();
-        like_match(&self.parts, &folded)
+        wildcard_match(&self.tokens, folded.len(), |i| folded.get(i).copied())
     }
 }
 
-fn like_match(parts: &[LikeToken], text: &[char]) -> bool {
-    // Iterative wildcard matching with backtracking to the last star: linear in practice.
-    let mut tokens: Vec<Option<char>> = Vec::new(); // None = one-char wildcard
-    let mut stars: Vec<bool> = Vec::new();
-    for part in parts {
-        match part {
-            LikeToken::Lit(chars) => {
-                for c in chars {
-                    tokens.push(Some(*c));
-                    stars.push(false);
-                }
-            }
-            LikeToken::One => {
-                tokens.push(None);
-                stars.push(false);
-            }
-            LikeToken::Star => {
-                tokens.push(None);
-                stars.push(true);
-            }
-        }
-    }
+/// Greedy wildcard matching with backtracking to the last star: linear for one star, and
+/// O(n·m) at worst, never exponential.
+fn wildcard_match(tokens: &[LikeToken], len: usize, at: impl Fn(usize) -> Option<char>) -> bool {
     let (mut p, mut t) = (0usize, 0usize);
     let mut star: Option<(usize, usize)> = None;
-    while t < text.len() {
-        let is_star = stars.get(p).copied().unwrap_or(false);
-        if p < tokens.len() && is_star {
-            star = Some((p, t));
-            p += 1;
-            continue;
+    while t < len {
+        match tokens.get(p) {
+            Some(LikeToken::Star) => {
+                star = Some((p, t));
+                p += 1;
+                continue;
+            }
+            Some(LikeToken::One) => {
+                p += 1;
+                t += 1;
+                continue;
+            }
+            Some(LikeToken::Char(c)) if at(t) == Some(*c) => {
+                p += 1;
+                t += 1;
+                continue;
+            }
+            _ => {}
         }
-        let ok = match tokens.get(p) {
-            Some(Some(c)) => text.get(t) == Some(c),
-            Some(None) => true,
-            None => false,
-        };
-        if ok {
-            p += 1;
-            t += 1;
-        } else if let Some((sp, st)) = star {
-            p = sp + 1;
-            t = st + 1;
-            star = Some((sp, st + 1));
-        } else {
-            return false;
+        match star {
+            Some((sp, st)) => {
+                p = sp + 1;
+                t = st + 1;
+                star = Some((sp, st + 1));
+            }
+            None => return false,
         }
     }
-    while stars.get(p).copied().unwrap_or(false) {
+    while tokens.get(p) == Some(&LikeToken::Star) {
         p += 1;
     }
     p == tokens.len()

@@ -73,7 +73,9 @@ impl FieldRef {
             }
             _ => {}
         }
-        if lower.starts_with("tags.") || lower.starts_with("tags[") {
+        if (lower.starts_with("tags.") || lower.starts_with("tags["))
+            && !lower.starts_with("tags[*]")
+        {
             // The tag name is everything after `tags.` or inside the brackets, dots included.
             let name =
                 tag_name(trimmed).ok_or_else(|| format!("malformed tag field `{trimmed}`"))?;

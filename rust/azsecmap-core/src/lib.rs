@@ -2,6 +2,8 @@
 //! immutable condition tree ([`policy::PolicyDefinition`]); binding assignment parameters
 //! yields a [`policy::BoundPolicy`] that decides (policy, resource) pairs.
 
+#![warn(missing_docs)]
+
 pub mod alias;
 pub mod compare;
 pub mod error;

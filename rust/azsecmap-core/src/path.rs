@@ -153,14 +153,22 @@ fn parse_bracket(chars: &[char], start: usize, text: &str) -> Result<(Segment, u
     Ok((segment, i + 1))
 }
 
-/// Look up an object member: exact name first, then ASCII/Unicode case-insensitive.
+/// Look up an object member: exact name first, then ignoring case (ASCII without allocating;
+/// Unicode folding only for non-ASCII names).
 pub fn get_member<'a>(object: &'a serde_json::Map<String, Value>, key: &str) -> Option<&'a Value> {
     if let Some(v) = object.get(key) {
         return Some(v);
     }
+    if let Some((_, v)) = object.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)) {
+        return Some(v);
+    }
+    if key.is_ascii() && object.keys().all(|k| k.is_ascii()) {
+        return None;
+    }
+    let folded = key.to_lowercase();
     object
         .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(key) || k.to_lowercase() == key.to_lowercase())
+        .find(|(k, _)| k.to_lowercase() == folded)
         .map(|(_, v)| v)
 }
 

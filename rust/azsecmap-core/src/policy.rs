@@ -44,12 +44,19 @@ impl Mode {
 /// A parameter's declared type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ParamType {
+    /// `String`.
     String,
+    /// `Array`.
     Array,
+    /// `Object`.
     Object,
+    /// `Boolean`.
     Boolean,
+    /// `Integer`.
     Integer,
+    /// `Float`.
     Float,
+    /// `DateTime`.
     DateTime,
 }
 

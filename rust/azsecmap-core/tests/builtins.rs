@@ -15,7 +15,9 @@ fn data_dir() -> Option<PathBuf> {
 }
 
 fn json_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for e in entries.flatten() {
         let p = e.path();
         if p.is_dir() {
@@ -40,7 +42,10 @@ fn all_and_indexed_builtins_compile() {
     for f in &files {
         let text = std::fs::read_to_string(f).unwrap();
         let doc: Value = serde_json::from_str(&text).unwrap();
-        let mode = doc["properties"]["mode"].as_str().unwrap_or("").to_ascii_lowercase();
+        let mode = doc["properties"]["mode"]
+            .as_str()
+            .unwrap_or("")
+            .to_ascii_lowercase();
         let stem = f.file_stem().unwrap().to_string_lossy().to_string();
         if mode != "all" && mode != "indexed" {
             // Static (no mode) and data-plane definitions: they must compile too, but are not
@@ -70,6 +75,14 @@ fn all_and_indexed_builtins_compile() {
         "built-ins: {compiled}/{in_scope} All/Indexed definitions compile ({bound} bound with defaults); \
          also compiled {other} without a mode and {data_plane} data-plane (recognised, not evaluated)"
     );
-    assert!(in_scope > 2000, "found only {in_scope} All/Indexed definitions");
-    assert!(failures.is_empty(), "{} failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        in_scope > 2000,
+        "found only {in_scope} All/Indexed definitions"
+    );
+    assert!(
+        failures.is_empty(),
+        "{} failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

@@ -13,24 +13,43 @@ use crate::rule::Operand;
 /// The condition operators of the policy language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OpKind {
+    /// Equal after coercion, ignoring case.
     Equals,
+    /// Negation of `equals`.
     NotEquals,
+    /// Wildcard match (`*`, `?`), ignoring case.
     Like,
+    /// Negation of `like`.
     NotLike,
+    /// Pattern match (`#`, `?`, `.`), case-sensitive.
     Match,
+    /// Pattern match ignoring case.
     MatchInsensitively,
+    /// Negation of `match`.
     NotMatch,
+    /// Negation of `matchInsensitively`.
     NotMatchInsensitively,
+    /// Substring, array member or object key.
     Contains,
+    /// Negation of `contains`.
     NotContains,
+    /// Equal to a member of the expected array.
     In,
+    /// Negation of `in`.
     NotIn,
+    /// Object has the key.
     ContainsKey,
+    /// Negation of `containsKey`.
     NotContainsKey,
+    /// Strictly less.
     Less,
+    /// Less or equal.
     LessOrEquals,
+    /// Strictly greater.
     Greater,
+    /// Greater or equal.
     GreaterOrEquals,
+    /// Presence (`true`) or absence (`false`).
     Exists,
 }
 
