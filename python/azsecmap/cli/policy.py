@@ -44,7 +44,7 @@ def test(
     ] = None,
 ) -> None:
     """Evaluate POLICY on RESOURCE and print matched, effect and the reasons."""
-    err = Console(stderr=True)
+    err = Console(stderr=True, soft_wrap=True)
     try:
         params = parse_assignments(param or [])
         decision = evaluate_policy(policy, resource, params, now=now)

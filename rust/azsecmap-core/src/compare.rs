@@ -8,7 +8,8 @@ use std::cmp::Ordering;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde_json::Value;
 
-/// Case-insensitive string equality, with an ASCII fast path.
+/// Case-insensitive string equality (Unicode full case folding, so `Straße` equals
+/// `STRASSE` as under .NET's `InvariantCultureIgnoreCase`), with an ASCII fast path.
 pub fn str_eq_ci(a: &str, b: &str) -> bool {
     if a.len() == b.len() && a.eq_ignore_ascii_case(b) {
         return true;
@@ -16,12 +17,16 @@ pub fn str_eq_ci(a: &str, b: &str) -> bool {
     if a.is_ascii() && b.is_ascii() {
         return false;
     }
-    a.to_lowercase() == b.to_lowercase()
+    fold(a) == fold(b)
 }
 
-/// Lower-case a string the way comparisons fold case.
+/// Fold case the way comparisons do: ASCII lower-casing, or Unicode full case folding.
 pub fn fold(s: &str) -> String {
-    s.to_lowercase()
+    if s.is_ascii() {
+        s.to_ascii_lowercase()
+    } else {
+        caseless::default_case_fold_str(s)
+    }
 }
 
 /// Normalise an Azure location for comparison: `East US 2` equals `eastus2`.
@@ -210,7 +215,10 @@ impl LikePattern {
                     }
                 }
                 '?' => tokens.push(LikeToken::One),
-                _ => tokens.extend(c.to_lowercase().map(LikeToken::Char)),
+                _ => {
+                    let mut buf = [0u8; 4];
+                    tokens.extend(fold(c.encode_utf8(&mut buf)).chars().map(LikeToken::Char));
+                }
             }
         }
         Self {
@@ -227,7 +235,7 @@ impl LikePattern {
                 bytes.get(i).map(|b| char::from(b.to_ascii_lowercase()))
             });
         }
-        let folded: Vec<char> = text.chars().flat_map(char::to_lowercase).collect();
+        let folded: Vec<char> = fold(text).chars().collect();
         wildcard_match(&self.tokens, folded.len(), |i| folded.get(i).copied())
     }
 }
@@ -323,6 +331,17 @@ mod tests {
         assert!(values_equal(None, &Value::Null));
         assert!(!values_equal(None, &json!("")));
         assert!(value_eq(&json!({"A": [1, "x"]}), &json!({"a": [1, "X"]})));
+    }
+
+    #[test]
+    fn unicode_case_folding() {
+        assert!(str_eq_ci("Straße", "STRASSE"));
+        assert!(str_eq_ci("\u{FB03}ce", "FFICE"));
+        assert!(LikePattern::new("die strasse*").is_match("Die Straße ist lang"));
+        assert_eq!(
+            compare_order(&json!("Straße"), &json!("strasse")),
+            Ok(Ordering::Equal)
+        );
     }
 
     #[test]

@@ -261,11 +261,7 @@ pub fn apply(
 }
 
 fn contains_ci(haystack: &str, needle: &str) -> bool {
-    if haystack.is_ascii() && needle.is_ascii() {
-        let h = haystack.to_ascii_lowercase();
-        return h.contains(&needle.to_ascii_lowercase());
-    }
-    haystack.to_lowercase().contains(&needle.to_lowercase())
+    crate::compare::fold(haystack).contains(&crate::compare::fold(needle))
 }
 
 #[cfg(test)]

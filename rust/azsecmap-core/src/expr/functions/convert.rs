@@ -1,4 +1,4 @@
-//! Conversion functions: `bool`, `int`, `string`, `json`.
+//! Conversion functions: `bool`, `int`, `float`, `string`, `json`.
 
 use serde_json::Value;
 
@@ -10,6 +10,7 @@ pub(crate) fn call(name: &str, args: &[Value]) -> Result<Value, EvalError> {
     match name {
         "bool" => to_bool(arg(name, args, 0)?).map(Value::Bool),
         "int" => to_int(arg(name, args, 0)?).map(|i| Value::Number(i.into())),
+        "float" => to_float(arg(name, args, 0)?),
         "string" => check_len(name, to_arm_string(arg(name, args, 0)?)),
         "json" => parse_json(arg_str(name, args, 0)?),
         _ => Err(EvalError(format!("unknown function `{name}`"))),
@@ -43,6 +44,25 @@ fn to_bool(v: &Value) -> Result<bool, EvalError> {
             other,
         )),
     }
+}
+
+/// `float()`: a number from a string or an integer (ARM numeric functions).
+fn to_float(v: &Value) -> Result<Value, EvalError> {
+    let f = match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse::<f64>().ok(),
+        other => return Err(type_err("float", 1, "a string or an integer", other)),
+    }
+    .filter(|f| f.is_finite())
+    .ok_or_else(|| {
+        EvalError(format!(
+            "function `float` cannot convert `{}` to a number",
+            show(v)
+        ))
+    })?;
+    serde_json::Number::from_f64(f)
+        .map(Value::Number)
+        .ok_or_else(|| EvalError(format!("function `float` cannot represent `{}`", show(v))))
 }
 
 /// `int()`: integers as is, strings holding an integer (surrounding white space allowed, like .NET).

@@ -83,6 +83,7 @@ pub static SIGNATURES: &[Signature] = &[
     // conversion
     sig("bool", 1, Some(1), Pure),
     sig("int", 1, Some(1), Pure),
+    sig("float", 1, Some(1), Pure),
     sig("string", 1, Some(1), Pure),
     sig("json", 1, Some(1), Pure),
     // string
@@ -170,6 +171,7 @@ pub static KNOWN_NAMES: &[&str] = &[
     "greaterorequals",
     "bool",
     "int",
+    "float",
     "string",
     "json",
     "tolower",
@@ -287,7 +289,7 @@ pub(crate) fn call_pure(name: &str, args: &[Value]) -> Option<Result<Value, Eval
     let r = match name {
         "not" | "true" | "false" | "null" | "equals" | "less" | "lessorequals" | "greater"
         | "greaterorequals" => logical::call(name, args),
-        "bool" | "int" | "string" | "json" => convert::call(name, args),
+        "bool" | "int" | "float" | "string" | "json" => convert::call(name, args),
         "tolower" | "toupper" | "trim" | "replace" | "substring" | "startswith" | "endswith"
         | "indexof" | "lastindexof" | "padleft" | "split" | "format" | "join" => {
             string::call(name, args)
