@@ -64,13 +64,7 @@ def write(tmp_path: Path, name: str, data: Any) -> Path:
 def not_chain_text(depth: int) -> str:
     """`{"if": {"not": {"not": ... {"field": "name", "equals": "sa"}}}}` as JSON text."""
     inner = '{"field": "name", "equals": "sa"}'
-    return (
-        '{"if": '
-        + '{"not": ' * depth
-        + inner
-        + "}" * depth
-        + ', "then": {"effect": "audit"}}'
-    )
+    return '{"if": ' + '{"not": ' * depth + inner + "}" * depth + ', "then": {"effect": "audit"}}'
 
 
 def not_chain_dict(depth: int) -> dict[str, Any]:
@@ -223,9 +217,7 @@ def test_bracket_without_closing_bracket_is_a_literal() -> None:
     # ARM: only a string that starts with `[` AND ends with `]` is an expression, so
     # "[concat('a'" is the literal text, not a malformed expression.
     text = "[concat('a'"
-    d = azsecmap.evaluate_policy(
-        rule({"field": "name", "equals": text}), {**STORAGE, "name": text}
-    )
+    d = azsecmap.evaluate_policy(rule({"field": "name", "equals": text}), {**STORAGE, "name": text})
     assert d.matched
     d = azsecmap.evaluate_policy(rule({"value": text, "equals": text}), STORAGE)
     assert d.matched
@@ -243,9 +235,7 @@ def test_policy_without_then_or_rule() -> None:
 
 def test_undeclared_parameter_in_rule_points_at_its_use() -> None:
     with pytest.raises(PolicyError) as info:
-        azsecmap.evaluate_policy(
-            rule({"value": "[parameters('nope')]", "equals": "a"}), STORAGE
-        )
+        azsecmap.evaluate_policy(rule({"value": "[parameters('nope')]", "equals": "a"}), STORAGE)
     assert "nope" in info.value.message
     # the JSON path at fault is the expression that uses the parameter
     assert (info.value.pointer or "").startswith("/if"), info.value.pointer
@@ -523,9 +513,7 @@ def test_star_over_non_array_is_an_empty_collection(field: str) -> None:
             id="nested",
         ),
         pytest.param({"value": "[div(1, 0)]", "equals": 1}, "/if", id="div-zero"),
-        pytest.param(
-            {"value": "[add(9223372036854775807, 1)]", "equals": 1}, "/if", id="overflow"
-        ),
+        pytest.param({"value": "[add(9223372036854775807, 1)]", "equals": 1}, "/if", id="overflow"),
         pytest.param({"value": "[createArray(1)[5]]", "equals": 1}, "/if", id="index-range"),
         pytest.param({"value": "[padLeft('a', 2000000000)]", "equals": 1}, "/if", id="padLeft"),
     ],

@@ -50,7 +50,7 @@ def to_json_text(obj: Any, error: type[AzsecmapError], what: str) -> tuple[str, 
             try:
                 obj.encode("utf-8")
             except UnicodeEncodeError as exc:
-                # A lone surrogate cannot cross into Rust; say so instead of leaking the codec error.
+                # A lone surrogate cannot cross into Rust: say so, do not leak the codec error.
                 raise error(
                     f"the {what} JSON text is not valid Unicode (a lone surrogate at index "
                     f"{exc.start})",
@@ -58,7 +58,7 @@ def to_json_text(obj: Any, error: type[AzsecmapError], what: str) -> tuple[str, 
                 ) from None
             return obj, None
         if not stripped:
-            raise error(f"expected a {what} as a dict, JSON text or a file path, got `\"\"`", "")
+            raise error(f'expected a {what} as a dict, JSON text or a file path, got `""`', "")
         return read_text(obj, error), obj
     raise error(
         f"expected a {what} as a dict, JSON text or a file path, got {type(obj).__name__}", ""

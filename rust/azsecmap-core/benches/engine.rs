@@ -42,6 +42,51 @@ fn register(group: &str, id: &str, items: u64, unit: &'static str) {
         .push((group.to_string(), id.to_string(), items, unit));
 }
 
+/// Criterion's options that take a value (`--name value`), to tell them from the filter.
+const VALUE_OPTIONS: &[&str] = &[
+    "--save-baseline",
+    "-s",
+    "--baseline",
+    "-b",
+    "--baseline-lenient",
+    "--load-baseline",
+    "--sample-size",
+    "--warm-up-time",
+    "--measurement-time",
+    "--nresamples",
+    "--noise-threshold",
+    "--confidence-level",
+    "--significance-level",
+    "--profile-time",
+    "--plotting-backend",
+    "--output-format",
+    "--color",
+    "-c",
+    "--format",
+];
+
+/// Whether the command-line filter selects any of `ids` (`group/function`, matched as
+/// Criterion does, by regex search). A group's setup (the whole corpus, ~10 s) is skipped when
+/// none is selected, so `cargo bench -- focused` starts at once; Criterion still applies the
+/// filter itself.
+fn selected(ids: &[&str]) -> bool {
+    let mut args = std::env::args().skip(1);
+    let mut filters = Vec::new();
+    while let Some(a) = args.next() {
+        if a.starts_with('-') {
+            if VALUE_OPTIONS.contains(&a.as_str()) {
+                args.next();
+            }
+        } else {
+            filters.push(a);
+        }
+    }
+    filters.is_empty()
+        || filters
+            .iter()
+            .any(|f| regex::Regex::new(f).map_or(true, |re| ids.iter().any(|id| re.is_match(id))))
+}
+
 fn data_dir() -> Option<PathBuf> {
     let dir = std::env::var_os("AZSECMAP_DATA")
         .map(PathBuf::from)
@@ -268,6 +313,9 @@ fn bind_defaults(doc: &Value, name: &str) -> BoundPolicy {
 // ---- benches ----------------------------------------------------------------------------
 
 fn bench_compile(c: &mut Criterion) {
+    if !selected(&["compile/from_value", "compile/from_json_str"]) {
+        return;
+    }
     let corpus = load_corpus();
     let n = corpus.definitions.len() as u64;
     let failures = corpus
@@ -304,6 +352,14 @@ fn bench_compile(c: &mut Criterion) {
 }
 
 fn bench_evaluate(c: &mut Criterion) {
+    if !selected(&[
+        "evaluate/all_pairs_reasons_off",
+        "evaluate/all_pairs_reasons_on",
+        "evaluate/targeted_reasons_off",
+        "evaluate/targeted_reasons_on",
+    ]) {
+        return;
+    }
     let corpus = load_corpus();
     let options = EvalOptions::default();
     let mut bound = Vec::new();

@@ -190,8 +190,8 @@ fn get_ci<'a>(map: &'a Map<String, Value>, key: &str) -> Option<(&'a String, &'a
 impl PolicyDefinition {
     /// Compile a definition from JSON text. `fallback_name` names it when it has no `name`.
     pub fn from_json_str(text: &str, fallback_name: &str) -> Result<Self, PolicyError> {
-        let value: Value = serde_json::from_str(text)
-            .map_err(|e| PolicyError::new("", format!("malformed JSON: {e}")))?;
+        let value: Value =
+            serde_json::from_str(text).map_err(|e| PolicyError::new("", json_error(&e)))?;
         Self::from_value(&value, fallback_name)
     }
 
@@ -353,23 +353,25 @@ impl PolicyDefinition {
         }
     }
 
-    fn check_parameter_references(&self, _then_ptr: &str) -> Result<(), PolicyError> {
+    fn check_parameter_references(&self, then_ptr: &str) -> Result<(), PolicyError> {
         // Every `parameters('x')` in the rule must name a declared parameter.
         let declared: Vec<String> = self
             .parameters
             .iter()
             .map(|p| p.name.to_ascii_lowercase())
             .collect();
-        let mut missing = None;
-        walk_exprs(&self.condition, &mut |e| {
-            find_param_refs(e, &declared, &mut missing)
+        let mut missing: Option<(String, String)> = None;
+        walk_exprs(&self.condition, &mut |e, at| {
+            if missing.is_none() {
+                missing = find_param_refs(e, &declared).map(|n| (n, at.to_string()));
+            }
         });
-        if let Operand::Expr(e) = &self.effect {
-            find_param_refs(e, &declared, &mut missing);
+        if let (None, Operand::Expr(e)) = (&missing, &self.effect) {
+            missing = find_param_refs(e, &declared).map(|n| (n, format!("{then_ptr}/effect")));
         }
-        if let Some(name) = missing {
+        if let Some((name, at)) = missing {
             return Err(PolicyError::new(
-                self.rule_pointer.clone(),
+                at,
                 format!("the rule uses parameter `{name}`, which the definition does not declare"),
             ));
         }
@@ -378,7 +380,9 @@ impl PolicyDefinition {
 
     fn index_fields(&mut self, aliases: &AliasTable) {
         let mut texts = Vec::new();
-        walk_exprs(&self.condition, &mut |e| collect_field_calls(e, &mut texts));
+        walk_exprs(&self.condition, &mut |e, _| {
+            collect_field_calls(e, &mut texts)
+        });
         for t in texts {
             if let Ok(f) = FieldRef::resolve(&t, aliases) {
                 self.expression_fields.insert(t, f);
@@ -671,10 +675,11 @@ fn check_value(def: &ParameterDef, value: &Value, pointer: &str) -> Result<(), P
     Ok(())
 }
 
-fn walk_exprs(cond: &Cond, f: &mut dyn FnMut(&Expr)) {
-    let op = |o: &Operator, f: &mut dyn FnMut(&Expr)| {
+/// Visit every expression in a condition tree with the pointer of the condition holding it.
+fn walk_exprs(cond: &Cond, f: &mut dyn FnMut(&Expr, &str)) {
+    let op = |o: &Operator, at: &str, f: &mut dyn FnMut(&Expr, &str)| {
         if let Operand::Expr(e) = &o.rhs {
-            f(e);
+            f(e, at);
         }
     };
     match cond {
@@ -682,26 +687,26 @@ fn walk_exprs(cond: &Cond, f: &mut dyn FnMut(&Expr)) {
         Cond::Not(c) => walk_exprs(c, f),
         Cond::Field(fc) => {
             if let FieldSpec::Dynamic(e) = &fc.field {
-                f(e);
+                f(e, &fc.pointer);
             }
-            op(&fc.op, f);
+            op(&fc.op, &fc.pointer, f);
         }
         Cond::Value(vc) => {
             if let Operand::Expr(e) = &vc.value {
-                f(e);
+                f(e, &vc.pointer);
             }
-            op(&vc.op, f);
+            op(&vc.op, &vc.pointer, f);
         }
         Cond::Count(cc) => {
             match &cc.source {
                 CountSource::Field(FieldSpec::Dynamic(e))
-                | CountSource::Value(Operand::Expr(e)) => f(e),
+                | CountSource::Value(Operand::Expr(e)) => f(e, &cc.pointer),
                 _ => {}
             }
             if let Some(w) = &cc.where_ {
                 walk_exprs(w, f);
             }
-            op(&cc.op, f);
+            op(&cc.op, &cc.pointer, f);
         }
     }
 }
@@ -740,18 +745,21 @@ fn for_each_subexpr(e: &Expr, f: &mut dyn FnMut(&Expr)) {
     }
 }
 
-fn find_param_refs(e: &Expr, declared: &[String], missing: &mut Option<String>) {
+/// The first `parameters('x')` in `e` naming an undeclared parameter.
+fn find_param_refs(e: &Expr, declared: &[String]) -> Option<String> {
+    let mut missing = None;
     for_each_subexpr(e, &mut |x| {
         if let Expr::Call { name, args } = x {
             if name == "parameters" {
                 if let Some(Expr::Literal(Value::String(p))) = args.first() {
                     if !declared.contains(&p.to_ascii_lowercase()) && missing.is_none() {
-                        *missing = Some(p.clone());
+                        missing = Some(p.clone());
                     }
                 }
             }
         }
     });
+    missing
 }
 
 fn collect_field_calls(e: &Expr, out: &mut Vec<String>) {
@@ -886,4 +894,17 @@ fn fold_cond(cond: &Cond, params: &Lookup<'_>, aliases: &AliasTable) -> Result<C
             pointer: cc.pointer.clone(),
         })),
     })
+}
+
+/// A one-line message for a JSON parse error; serde's depth limit gets a plain explanation.
+pub fn json_error(e: &serde_json::Error) -> String {
+    if e.to_string().contains("recursion limit exceeded") {
+        format!(
+            "the document nests deeper than 128 levels (line {}, column {})",
+            e.line(),
+            e.column()
+        )
+    } else {
+        format!("malformed JSON: {e}")
+    }
 }

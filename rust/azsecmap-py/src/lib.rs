@@ -37,12 +37,10 @@ fn guarded<T: Send>(py: Python<'_>, f: impl FnOnce() -> T + Send) -> PyResult<T>
 
 fn parse_json(py: Python<'_>, text: &str, what: &str, class_name: &str) -> PyResult<Value> {
     serde_json::from_str(text).map_err(|e| {
-        raise(
-            py,
-            class_name,
-            &format!("malformed {what} JSON: {e}"),
-            Some(""),
-        )
+        let message = azsecmap_core::policy::json_error(&e)
+            .replacen("JSON", &format!("{what} JSON"), 1)
+            .replacen("the document", &format!("the {what}"), 1);
+        raise(py, class_name, &message, Some(""))
     })
 }
 

@@ -7,6 +7,10 @@ use super::{Expr, ExprError, Template, MAX_CALL_DEPTH, MAX_SOURCE_LEN, MAX_TREE_
 
 /// Parse a policy string into a [`Template`].
 pub(crate) fn parse_template(s: &str) -> Result<Template, ExprError> {
+    // Plain text of any length is a literal; only expressions are bounded.
+    if !(s.starts_with('[') && s.ends_with(']')) || s.len() < 2 {
+        return Ok(Template::Literal(s.to_string()));
+    }
     if s.len() > MAX_SOURCE_LEN {
         return Err(ExprError {
             message: format!(
