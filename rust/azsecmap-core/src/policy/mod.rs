@@ -8,15 +8,21 @@ use std::collections::HashMap;
 use serde_json::{Map, Value};
 
 use crate::alias::AliasTable;
-use crate::compare::{brief, parse_datetime, value_eq};
+use crate::compare::brief;
 use crate::error::{pointer_token, EvaluationError, PolicyError};
 use crate::expr::{self, Expr};
 use crate::field::{self, FieldRef};
-use crate::rule::compile::{compile_condition, compile_operand, is_equality};
+use crate::rule::compile::{compile_condition, compile_operand};
 use crate::rule::eval::{Env, EvalOptions, Evaluator, Reason};
-use crate::rule::operator::normalize_location_value;
-use crate::rule::{Cond, CountSource, FieldSpec, OpKind, Operand, Operator};
+use crate::rule::{Cond, Operand};
 use crate::tag_support;
+
+mod fold;
+mod parameters;
+
+use fold::{collect_field_calls, find_param_refs, fold_cond, walk_exprs, walk_fields};
+use parameters::{check_value, parse_parameters};
+pub use parameters::{ParamType, ParameterDef};
 
 /// A definition's `mode`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,77 +45,6 @@ impl Mode {
             Mode::ResourceProvider(m) => m,
         }
     }
-}
-
-/// A parameter's declared type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ParamType {
-    /// `String`.
-    String,
-    /// `Array`.
-    Array,
-    /// `Object`.
-    Object,
-    /// `Boolean`.
-    Boolean,
-    /// `Integer`.
-    Integer,
-    /// `Float`.
-    Float,
-    /// `DateTime`.
-    DateTime,
-}
-
-impl ParamType {
-    fn parse(s: &str) -> Option<Self> {
-        Some(match s.to_ascii_lowercase().as_str() {
-            "string" => Self::String,
-            "array" => Self::Array,
-            "object" => Self::Object,
-            "boolean" | "bool" => Self::Boolean,
-            "integer" | "int" => Self::Integer,
-            "float" => Self::Float,
-            "datetime" => Self::DateTime,
-            _ => return None,
-        })
-    }
-
-    fn name(self) -> &'static str {
-        match self {
-            Self::String => "String",
-            Self::Array => "Array",
-            Self::Object => "Object",
-            Self::Boolean => "Boolean",
-            Self::Integer => "Integer",
-            Self::Float => "Float",
-            Self::DateTime => "DateTime",
-        }
-    }
-
-    fn accepts(self, v: &Value) -> bool {
-        match self {
-            Self::String => v.is_string(),
-            Self::Array => v.is_array(),
-            Self::Object => v.is_object(),
-            Self::Boolean => v.is_boolean(),
-            Self::Integer => v.is_i64() || v.is_u64(),
-            Self::Float => v.is_number(),
-            Self::DateTime => v.as_str().is_some_and(|s| parse_datetime(s).is_some()),
-        }
-    }
-}
-
-/// One declared parameter.
-#[derive(Debug, Clone)]
-pub struct ParameterDef {
-    /// The name as declared.
-    pub name: String,
-    /// Declared type.
-    pub kind: ParamType,
-    /// `defaultValue`, if any.
-    pub default: Option<Value>,
-    /// `allowedValues`, if any.
-    pub allowed: Option<Vec<Value>>,
 }
 
 /// The effects the policy language knows (lower-case).
@@ -183,7 +118,10 @@ pub struct Decision {
     pub note: Option<String>,
 }
 
-fn get_ci<'a>(map: &'a Map<String, Value>, key: &str) -> Option<(&'a String, &'a Value)> {
+pub(crate) fn get_ci<'a>(
+    map: &'a Map<String, Value>,
+    key: &str,
+) -> Option<(&'a String, &'a Value)> {
     map.iter().find(|(k, _)| k.eq_ignore_ascii_case(key))
 }
 
@@ -577,323 +515,6 @@ fn check_details(effect: &str, details: &Value, pointer: &str) -> Result<(), Pol
         }
     }
     Ok(())
-}
-
-fn parse_parameters(node: &Value, pointer: &str) -> Result<Vec<ParameterDef>, PolicyError> {
-    let Value::Object(map) = node else {
-        return Err(PolicyError::new(pointer, "`parameters` must be an object"));
-    };
-    let mut out = Vec::with_capacity(map.len());
-    for (name, def) in map {
-        let here = format!("{pointer}/{}", pointer_token(name));
-        let Value::Object(d) = def else {
-            return Err(PolicyError::new(
-                here,
-                format!("parameter `{name}` must be an object"),
-            ));
-        };
-        let kind = match get_ci(d, "type") {
-            Some((_, Value::String(t))) => ParamType::parse(t).ok_or_else(|| {
-                PolicyError::new(
-                    format!("{here}/type"),
-                    format!("unknown parameter type `{t}`"),
-                )
-            })?,
-            Some(_) => {
-                return Err(PolicyError::new(
-                    format!("{here}/type"),
-                    "`type` must be a string",
-                ))
-            }
-            None => {
-                return Err(PolicyError::new(
-                    here,
-                    format!("parameter `{name}` has no `type`"),
-                ))
-            }
-        };
-        let allowed = match get_ci(d, "allowedValues") {
-            None | Some((_, Value::Null)) => None,
-            // An empty list restricts nothing (a built-in declares one).
-            Some((_, Value::Array(a))) if a.is_empty() => None,
-            Some((_, Value::Array(a))) => Some(a.clone()),
-            Some(_) => {
-                return Err(PolicyError::new(
-                    format!("{here}/allowedValues"),
-                    "`allowedValues` must be an array",
-                ))
-            }
-        };
-        let default = get_ci(d, "defaultValue").map(|(_, v)| v.clone());
-        let p = ParameterDef {
-            name: name.clone(),
-            kind,
-            default,
-            allowed,
-        };
-        if let Some(dv) = &p.default {
-            check_value(&p, dv, &format!("{here}/defaultValue"))?;
-        }
-        out.push(p);
-    }
-    Ok(out)
-}
-
-fn check_value(def: &ParameterDef, value: &Value, pointer: &str) -> Result<(), PolicyError> {
-    if !def.kind.accepts(value) {
-        return Err(PolicyError::new(
-            pointer,
-            format!(
-                "parameter `{}` is of type {}, got `{}`",
-                def.name,
-                def.kind.name(),
-                brief(value)
-            ),
-        ));
-    }
-    if let Some(allowed) = &def.allowed {
-        let is_allowed = |v: &Value| {
-            // The parameters docs make this check case-sensitive.
-            allowed.iter().any(|a| match (a, v) {
-                (Value::String(x), Value::String(y)) => x == y,
-                _ => value_eq(a, v),
-            })
-        };
-        let ok = is_allowed(value)
-            || matches!(value, Value::Array(items) if items.iter().all(is_allowed));
-        if !ok {
-            return Err(PolicyError::new(
-                pointer,
-                format!(
-                    "`{}` is not an allowed value of parameter `{}`",
-                    brief(value),
-                    def.name
-                ),
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// Visit every expression in a condition tree with the pointer of the condition holding it.
-fn walk_exprs(cond: &Cond, f: &mut dyn FnMut(&Expr, &str)) {
-    let op = |o: &Operator, at: &str, f: &mut dyn FnMut(&Expr, &str)| {
-        if let Operand::Expr(e) = &o.rhs {
-            f(e, at);
-        }
-    };
-    match cond {
-        Cond::All(cs) | Cond::Any(cs) => cs.iter().for_each(|c| walk_exprs(c, f)),
-        Cond::Not(c) => walk_exprs(c, f),
-        Cond::Field(fc) => {
-            if let FieldSpec::Dynamic(e) = &fc.field {
-                f(e, &fc.pointer);
-            }
-            op(&fc.op, &fc.pointer, f);
-        }
-        Cond::Value(vc) => {
-            if let Operand::Expr(e) = &vc.value {
-                f(e, &vc.pointer);
-            }
-            op(&vc.op, &vc.pointer, f);
-        }
-        Cond::Count(cc) => {
-            match &cc.source {
-                CountSource::Field(FieldSpec::Dynamic(e))
-                | CountSource::Value(Operand::Expr(e)) => f(e, &cc.pointer),
-                _ => {}
-            }
-            if let Some(w) = &cc.where_ {
-                walk_exprs(w, f);
-            }
-            op(&cc.op, &cc.pointer, f);
-        }
-    }
-}
-
-fn walk_fields(cond: &Cond, f: &mut dyn FnMut(&FieldRef)) {
-    match cond {
-        Cond::All(cs) | Cond::Any(cs) => cs.iter().for_each(|c| walk_fields(c, f)),
-        Cond::Not(c) => walk_fields(c, f),
-        Cond::Field(fc) => {
-            if let FieldSpec::Resolved(r) = &fc.field {
-                f(r);
-            }
-        }
-        Cond::Value(_) => {}
-        Cond::Count(cc) => {
-            if let CountSource::Field(FieldSpec::Resolved(r)) = &cc.source {
-                f(r);
-            }
-            if let Some(w) = &cc.where_ {
-                walk_fields(w, f);
-            }
-        }
-    }
-}
-
-fn for_each_subexpr(e: &Expr, f: &mut dyn FnMut(&Expr)) {
-    f(e);
-    match e {
-        Expr::Literal(_) => {}
-        Expr::Call { args, .. } => args.iter().for_each(|a| for_each_subexpr(a, f)),
-        Expr::Member { target, .. } => for_each_subexpr(target, f),
-        Expr::Index { target, index } => {
-            for_each_subexpr(target, f);
-            for_each_subexpr(index, f);
-        }
-    }
-}
-
-/// The first `parameters('x')` in `e` naming an undeclared parameter.
-fn find_param_refs(e: &Expr, declared: &[String]) -> Option<String> {
-    let mut missing = None;
-    for_each_subexpr(e, &mut |x| {
-        if let Expr::Call { name, args } = x {
-            if name == "parameters" {
-                if let Some(Expr::Literal(Value::String(p))) = args.first() {
-                    if !declared.contains(&p.to_ascii_lowercase()) && missing.is_none() {
-                        missing = Some(p.clone());
-                    }
-                }
-            }
-        }
-    });
-    missing
-}
-
-fn collect_field_calls(e: &Expr, out: &mut Vec<String>) {
-    for_each_subexpr(e, &mut |x| {
-        if let Expr::Call { name, args } = x {
-            if name == "field" {
-                if let Some(Expr::Literal(Value::String(p))) = args.first() {
-                    out.push(p.clone());
-                }
-            }
-        }
-    });
-}
-
-type Lookup<'l> = dyn Fn(&str) -> Option<Value> + 'l;
-
-fn fold_operand(o: &Operand, params: &Lookup<'_>) -> Operand {
-    match o {
-        Operand::Const(v) => Operand::Const(v.clone()),
-        Operand::Expr(e) => match expr::fold(e.clone(), params) {
-            Expr::Literal(v) => Operand::Const(v),
-            other => Operand::Expr(other),
-        },
-    }
-}
-
-fn fold_field(
-    spec: &FieldSpec,
-    params: &Lookup<'_>,
-    aliases: &AliasTable,
-    pointer: &str,
-) -> Result<FieldSpec, PolicyError> {
-    match spec {
-        FieldSpec::Resolved(f) => Ok(FieldSpec::Resolved(f.clone())),
-        FieldSpec::Dynamic(e) => match expr::fold(e.clone(), params) {
-            Expr::Literal(Value::String(name)) => FieldRef::resolve(&name, aliases)
-                .map(FieldSpec::Resolved)
-                .map_err(|m| PolicyError::new(format!("{pointer}/field"), m)),
-            Expr::Literal(other) => Err(PolicyError::new(
-                format!("{pointer}/field"),
-                format!(
-                    "the field expression yielded `{}`, not a field name",
-                    brief(&other)
-                ),
-            )),
-            other => Ok(FieldSpec::Dynamic(other)),
-        },
-    }
-}
-
-fn fold_op(
-    op: &Operator,
-    params: &Lookup<'_>,
-    location: bool,
-    pointer: &str,
-) -> Result<Operator, PolicyError> {
-    let mut out = Operator::new(op.kind, fold_operand(&op.rhs, params));
-    // Azure validates parameterised operands at assignment: an array or object where the
-    // operator takes a single value is rejected ("expected type is 'String'").
-    if let (Operand::Expr(_), Operand::Const(v @ (Value::Array(_) | Value::Object(_)))) =
-        (&op.rhs, &out.rhs)
-    {
-        if !matches!(
-            op.kind,
-            OpKind::In
-                | OpKind::NotIn
-                | OpKind::Equals
-                | OpKind::NotEquals
-                | OpKind::Contains
-                | OpKind::NotContains
-        ) || (v.is_array() && matches!(op.kind, OpKind::Equals | OpKind::NotEquals))
-        {
-            return Err(PolicyError::new(
-                format!("{pointer}/{}", op.kind.name()),
-                format!(
-                    "`{}` takes a single value, but the parameter gives `{}`",
-                    op.kind.name(),
-                    brief(v)
-                ),
-            ));
-        }
-    }
-    if location && is_equality(op.kind) {
-        if let Operand::Const(v) = &mut out.rhs {
-            normalize_location_value(v);
-            out = Operator::new(out.kind, out.rhs);
-        }
-    }
-    Ok(out)
-}
-
-fn fold_cond(cond: &Cond, params: &Lookup<'_>, aliases: &AliasTable) -> Result<Cond, PolicyError> {
-    Ok(match cond {
-        Cond::All(cs) => Cond::All(
-            cs.iter()
-                .map(|c| fold_cond(c, params, aliases))
-                .collect::<Result<_, _>>()?,
-        ),
-        Cond::Any(cs) => Cond::Any(
-            cs.iter()
-                .map(|c| fold_cond(c, params, aliases))
-                .collect::<Result<_, _>>()?,
-        ),
-        Cond::Not(c) => Cond::Not(Box::new(fold_cond(c, params, aliases)?)),
-        Cond::Field(fc) => {
-            let field = fold_field(&fc.field, params, aliases, &fc.pointer)?;
-            let location = matches!(&field, FieldSpec::Resolved(f) if f.location);
-            Cond::Field(Box::new(crate::rule::FieldCond {
-                field,
-                op: fold_op(&fc.op, params, location, &fc.pointer)?,
-                pointer: fc.pointer.clone(),
-            }))
-        }
-        Cond::Value(vc) => Cond::Value(Box::new(crate::rule::ValueCond {
-            value: fold_operand(&vc.value, params),
-            op: fold_op(&vc.op, params, false, &vc.pointer)?,
-            pointer: vc.pointer.clone(),
-        })),
-        Cond::Count(cc) => Cond::Count(Box::new(crate::rule::CountCond {
-            source: match &cc.source {
-                CountSource::Field(f) => {
-                    CountSource::Field(fold_field(f, params, aliases, &cc.pointer)?)
-                }
-                CountSource::Value(o) => CountSource::Value(fold_operand(o, params)),
-            },
-            name: cc.name.clone(),
-            where_: match &cc.where_ {
-                Some(w) => Some(Box::new(fold_cond(w, params, aliases)?)),
-                None => None,
-            },
-            op: fold_op(&cc.op, params, false, &cc.pointer)?,
-            pointer: cc.pointer.clone(),
-        })),
-    })
 }
 
 /// A one-line message for a JSON parse error; serde's depth limit gets a plain explanation.
