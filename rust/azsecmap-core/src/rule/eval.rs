@@ -406,12 +406,7 @@ impl<'a, 'p> Evaluator<'a, 'p> {
                             Selected::One(None)
                         };
                     };
-                    return self.select_from(
-                        base,
-                        rest,
-                        field.location,
-                        member_is_borrowed(member),
-                    );
+                    return self.select_from(base, rest, field.location);
                 }
             }
         }
@@ -424,13 +419,7 @@ impl<'a, 'p> Evaluator<'a, 'p> {
         }
     }
 
-    fn select_from(
-        &self,
-        base: &Value,
-        rest: &[Segment],
-        location: bool,
-        _b: bool,
-    ) -> Selected<'a> {
+    fn select_from(&self, base: &Value, rest: &[Segment], location: bool) -> Selected<'a> {
         // Members of a frame may be owned (computed) values; clone out what is selected.
         if rest.iter().any(|s| matches!(s, Segment::Wildcard)) {
             let mut out = Vec::new();
@@ -451,29 +440,22 @@ impl<'a, 'p> Evaluator<'a, 'p> {
         }
     }
 
+    fn resource_id(&self) -> &str {
+        self.resource
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+    }
+
     fn resource_group(&self) -> Value {
         if let Some(v) = &self.env.options.resource_group {
             return v.clone();
         }
-        let id = self
-            .resource
-            .get("id")
-            .and_then(Value::as_str)
-            .unwrap_or("");
-        let parts: Vec<&str> = id.split('/').collect();
-        let mut sub = None;
-        let mut rg = None;
-        for (i, p) in parts.iter().enumerate() {
-            if p.eq_ignore_ascii_case("subscriptions") {
-                sub = parts.get(i + 1).copied();
-            }
-            if p.eq_ignore_ascii_case("resourceGroups") {
-                rg = parts.get(i + 1).copied();
-            }
-        }
-        let name = rg.unwrap_or("");
+        let id = self.resource_id();
+        let sub = id_segment(id, "subscriptions").unwrap_or("");
+        let name = id_segment(id, "resourceGroups").unwrap_or("");
         json!({
-            "id": format!("/subscriptions/{}/resourceGroups/{}", sub.unwrap_or(""), name),
+            "id": format!("/subscriptions/{sub}/resourceGroups/{name}"),
             "name": name,
             "type": "Microsoft.Resources/resourceGroups",
             "location": self.resource.get("location").cloned().unwrap_or(Value::Null),
@@ -487,18 +469,7 @@ impl<'a, 'p> Evaluator<'a, 'p> {
         if let Some(v) = &self.env.options.subscription {
             return v.clone();
         }
-        let id = self
-            .resource
-            .get("id")
-            .and_then(Value::as_str)
-            .unwrap_or("");
-        let parts: Vec<&str> = id.split('/').collect();
-        let sub = parts
-            .iter()
-            .position(|p| p.eq_ignore_ascii_case("subscriptions"))
-            .and_then(|i| parts.get(i + 1))
-            .copied()
-            .unwrap_or("");
+        let sub = id_segment(self.resource_id(), "subscriptions").unwrap_or("");
         json!({
             "id": format!("/subscriptions/{sub}"),
             "subscriptionId": sub,
@@ -508,8 +479,15 @@ impl<'a, 'p> Evaluator<'a, 'p> {
     }
 }
 
-fn member_is_borrowed(member: &Option<Cow<'_, Value>>) -> bool {
-    matches!(member, Some(Cow::Borrowed(_)))
+/// The id segment after `key` (compared ignoring case): `subscriptions` → the subscription id.
+fn id_segment<'i>(id: &'i str, key: &str) -> Option<&'i str> {
+    let mut parts = id.split('/');
+    while let Some(p) = parts.next() {
+        if p.eq_ignore_ascii_case(key) {
+            return parts.next();
+        }
+    }
+    None
 }
 
 /// `path` minus `prefix` when `prefix` is a leading part of it (keys compared case-insensitively).
@@ -607,7 +585,7 @@ impl Scope for ExprScope<'_, '_, '_> {
                         let path = f.path_for(self.ev.resource_type);
                         if let Some(rest) = strip_prefix(&path.segments, &prefix.segments) {
                             let base = member.as_deref().unwrap_or(&Value::Null);
-                            return Ok(match self.ev.select_from(base, rest, false, false) {
+                            return Ok(match self.ev.select_from(base, rest, false) {
                                 Selected::Many(vs) => Value::Array(
                                     vs.into_iter()
                                         .map(|v| v.map_or(Value::Null, Cow::into_owned))
