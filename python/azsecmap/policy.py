@@ -54,11 +54,12 @@ class Policy:
     ('web', 'All', 'audit')
     """
 
-    __slots__ = ("_inner", "source")
+    __slots__ = ("_default_bound", "_inner", "source")
 
     def __init__(self, inner: _core.Policy, source: str | None = None) -> None:
         self._inner = inner
         self.source = source
+        self._default_bound: _core.BoundPolicy | None = None
 
     @classmethod
     def from_json(cls, policy: JsonSource, name: str | None = None) -> Policy:
@@ -146,6 +147,14 @@ class Policy:
         )
 
     def _bind(self, parameters: Mapping[str, Any] | None) -> _core.BoundPolicy:
+        if not parameters and self._default_bound is not None:
+            return self._default_bound
+        bound = self._bind_now(parameters)
+        if not parameters:
+            self._default_bound = bound
+        return bound
+
+    def _bind_now(self, parameters: Mapping[str, Any] | None) -> _core.BoundPolicy:
         try:
             params_text = json.dumps(dict(parameters or {}))
         except (TypeError, ValueError) as exc:

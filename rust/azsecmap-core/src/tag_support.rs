@@ -35,14 +35,15 @@ pub fn supports_tags(resource_type: &str) -> Option<bool> {
 /// subscriptions are never evaluated in Indexed mode; a type the table does not list is
 /// evaluated (we do not drop resources on missing knowledge).
 pub fn indexed_applies(resource_type: &str) -> bool {
-    let lower = resource_type.to_ascii_lowercase();
-    if lower == "microsoft.resources/subscriptions/resourcegroups"
-        || lower == "microsoft.resources/resourcegroups"
-        || lower == "microsoft.resources/subscriptions"
-    {
+    const NEVER: [&str; 3] = [
+        "Microsoft.Resources/subscriptions/resourceGroups",
+        "Microsoft.Resources/resourceGroups",
+        "Microsoft.Resources/subscriptions",
+    ];
+    if NEVER.iter().any(|t| t.eq_ignore_ascii_case(resource_type)) {
         return false;
     }
-    supports_tags(&lower).unwrap_or(true)
+    supports_tags(resource_type).unwrap_or(true)
 }
 
 /// Number of types in the bundled table.
