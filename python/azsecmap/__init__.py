@@ -18,17 +18,23 @@ from .errors import (
     PolicyError,
     ResourceError,
 )
+from .evaluation import Evaluation, evaluate
 from .policy import Decision, Policy, PolicyPack, evaluate_policy
+from .resources import LoadError, Resources
 
 __all__ = [
     "AzsecmapError",
     "CatalogError",
     "Decision",
+    "Evaluation",
+    "LoadError",
     "EvaluationError",
     "Policy",
     "PolicyError",
     "PolicyPack",
     "ResourceError",
+    "Resources",
     "__version__",
+    "evaluate",
     "evaluate_policy",
 ]

@@ -30,3 +30,13 @@ class BoundPolicy:
 
 def alias_count() -> int: ...
 def resolve_alias(alias: str) -> list[tuple[str, str]]: ...
+def load_identity(
+    kind: str, source: str | bytes
+) -> tuple[list[str], list[str], list[tuple[int, str]]]: ...
+def evaluate(
+    policies: list[Policy],
+    parameters_json: str,
+    kind: str,
+    source: str | bytes,
+    options_json: str,
+) -> tuple[Any, list[tuple[int, str]], list[tuple[str, str]], int]: ...

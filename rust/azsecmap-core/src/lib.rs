@@ -5,12 +5,14 @@
 #![warn(missing_docs)]
 
 pub mod alias;
+pub mod batch;
 pub mod compare;
 pub mod error;
 pub mod expr;
 pub mod field;
 pub mod path;
 pub mod policy;
+pub mod projection;
 pub mod rule;
 pub mod tag_support;
 

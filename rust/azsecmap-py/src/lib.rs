@@ -1,6 +1,8 @@
 //! The `azsecmap._core` extension: converts values, releases the GIL and maps errors.
 //! No engine logic lives here.
 
+mod batch;
+
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use azsecmap_core::policy::{BoundPolicy, Mode, PolicyDefinition};
@@ -10,7 +12,12 @@ use pyo3::prelude::*;
 use serde_json::{json, Value};
 
 /// Raise `azsecmap.errors.<class_name>(message, pointer=…)`.
-fn raise(py: Python<'_>, class_name: &str, message: &str, pointer: Option<&str>) -> PyErr {
+pub(crate) fn raise(
+    py: Python<'_>,
+    class_name: &str,
+    message: &str,
+    pointer: Option<&str>,
+) -> PyErr {
     let built = py
         .import("azsecmap.errors")
         .and_then(|m| m.getattr(class_name))
@@ -46,8 +53,8 @@ fn parse_json(py: Python<'_>, text: &str, what: &str, class_name: &str) -> PyRes
 
 /// A compiled policy definition.
 #[pyclass(module = "azsecmap._core", frozen)]
-struct Policy {
-    inner: PolicyDefinition,
+pub(crate) struct Policy {
+    pub(crate) inner: PolicyDefinition,
 }
 
 #[pymethods]
@@ -212,7 +219,7 @@ impl PyBoundPolicy {
     }
 }
 
-fn options_from(py: Python<'_>, v: &Value) -> PyResult<EvalOptions> {
+pub(crate) fn options_from(py: Python<'_>, v: &Value) -> PyResult<EvalOptions> {
     let mut options = EvalOptions::default();
     let Value::Object(map) = v else {
         return Ok(options);
@@ -261,6 +268,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyBoundPolicy>()?;
     m.add_function(wrap_pyfunction!(alias_count, m)?)?;
     m.add_function(wrap_pyfunction!(resolve_alias, m)?)?;
+    m.add_function(wrap_pyfunction!(batch::evaluate, m)?)?;
+    m.add_function(wrap_pyfunction!(batch::load_identity, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -113,7 +113,7 @@ pub(super) fn collect_field_calls(e: &Expr, out: &mut Vec<String>) {
 
 type Lookup<'l> = dyn Fn(&str) -> Option<Value> + 'l;
 
-fn fold_operand(o: &Operand, params: &Lookup<'_>) -> Operand {
+pub(super) fn fold_operand(o: &Operand, params: &Lookup<'_>) -> Operand {
     match o {
         Operand::Const(v) => Operand::Const(v.clone()),
         Operand::Expr(e) => match expr::fold(e.clone(), params) {

@@ -20,7 +20,9 @@ use crate::tag_support;
 mod fold;
 mod parameters;
 
-use fold::{collect_field_calls, find_param_refs, fold_cond, walk_exprs, walk_fields};
+use fold::{
+    collect_field_calls, find_param_refs, fold_cond, fold_operand, walk_exprs, walk_fields,
+};
 use parameters::{check_value, parse_parameters};
 pub use parameters::{ParamType, ParameterDef};
 
@@ -88,6 +90,24 @@ pub struct PolicyDefinition {
     pub unknown_aliases: Vec<String>,
     /// `field('…')` references found in expressions, resolved once.
     pub expression_fields: HashMap<String, FieldRef>,
+    /// The existence check of `auditIfNotExists`/`deployIfNotExists` (`then.details`).
+    pub existence: Option<ExistenceDef>,
+}
+
+/// `then.details` of an existence effect, compiled: which related resources to look for and
+/// the condition one of them must meet.
+#[derive(Debug, Clone)]
+pub struct ExistenceDef {
+    /// `details.type`: the related resource type.
+    pub related_type: Operand,
+    /// `details.name`: the related resource's name, when given.
+    pub name: Option<Operand>,
+    /// `details.resourceGroupName`: the group to look in, when given.
+    pub resource_group_name: Option<Operand>,
+    /// `details.existenceScope`: `ResourceGroup` (default) or `Subscription`.
+    pub existence_scope: Option<Operand>,
+    /// `details.existenceCondition`, compiled.
+    pub condition: Option<Cond>,
 }
 
 /// A definition with parameter values bound: what evaluates resources.
@@ -101,6 +121,8 @@ pub struct BoundPolicy {
     pub condition: Cond,
     /// The resolved effect, lower-case.
     pub effect: String,
+    /// The existence check with parameters folded in (existence effects only).
+    pub existence: Option<ExistenceDef>,
 }
 
 /// The outcome for one (policy, resource) pair.
@@ -260,7 +282,11 @@ impl PolicyDefinition {
             rule_pointer: rule_ptr,
             unknown_aliases: Vec::new(),
             expression_fields: HashMap::new(),
+            existence: None,
         };
+        if let Some(Value::Object(d)) = &def.details {
+            def.existence = compile_existence(d, &format!("{then_ptr}/details"), aliases)?;
+        }
         def.check_parameter_references(&then_ptr)?;
         def.index_fields(aliases);
         if let (Some(d), Operand::Const(Value::String(e))) = (&def.details, &def.effect) {
@@ -411,11 +437,30 @@ impl PolicyDefinition {
             }
         };
         check_effect(&effect, &format!("{}/then/effect", self.rule_pointer))?;
+        let existence = match &self.existence {
+            Some(x) if effect == "auditifnotexists" || effect == "deployifnotexists" => {
+                Some(ExistenceDef {
+                    related_type: fold_operand(&x.related_type, &lookup),
+                    name: x.name.as_ref().map(|o| fold_operand(o, &lookup)),
+                    resource_group_name: x
+                        .resource_group_name
+                        .as_ref()
+                        .map(|o| fold_operand(o, &lookup)),
+                    existence_scope: x.existence_scope.as_ref().map(|o| fold_operand(o, &lookup)),
+                    condition: match &x.condition {
+                        Some(c) => Some(fold_cond(c, &lookup, AliasTable::bundled())?),
+                        None => None,
+                    },
+                })
+            }
+            _ => None,
+        };
         Ok(BoundPolicy {
             definition: self.clone(),
             parameters: bound,
             condition,
             effect,
+            existence,
         })
     }
 }
@@ -528,4 +573,43 @@ pub fn json_error(e: &serde_json::Error) -> String {
     } else {
         format!("malformed JSON: {e}")
     }
+}
+
+/// Compile the existence part of `then.details` (present when it names a related `type`).
+fn compile_existence(
+    details: &Map<String, Value>,
+    pointer: &str,
+    aliases: &AliasTable,
+) -> Result<Option<ExistenceDef>, PolicyError> {
+    let Some((type_key, type_node)) = get_ci(details, "type") else {
+        return Ok(None);
+    };
+    let at = |k: &str| format!("{pointer}/{}", pointer_token(k));
+    let operand = |key: &str| -> Result<Option<Operand>, PolicyError> {
+        match get_ci(details, key) {
+            Some((k, v @ Value::String(_))) => compile_operand(v, &at(k)).map(Some),
+            Some((k, _)) => Err(PolicyError::new(
+                at(k),
+                format!("`details.{key}` must be a string"),
+            )),
+            None => Ok(None),
+        }
+    };
+    if !type_node.is_string() {
+        return Err(PolicyError::new(
+            at(type_key),
+            "`details.type` must be a string",
+        ));
+    }
+    let condition = match get_ci(details, "existenceCondition") {
+        Some((k, v)) => Some(compile_condition(v, &at(k), aliases)?),
+        None => None,
+    };
+    Ok(Some(ExistenceDef {
+        related_type: compile_operand(type_node, &at(type_key))?,
+        name: operand("name")?,
+        resource_group_name: operand("resourceGroupName")?,
+        existence_scope: operand("existenceScope")?,
+        condition,
+    }))
 }

@@ -106,6 +106,9 @@ pub struct Evaluator<'a, 'p> {
     env: &'a Env<'p>,
     resource: &'a Value,
     resource_type: Option<&'a str>,
+    /// What `[field()]`, `resourceGroup()` and `subscription()` in expressions read: the
+    /// resource itself, or, inside an `existenceCondition`, the evaluated (primary) resource.
+    expr_resource: &'a Value,
 }
 
 type Trace<'t> = Option<&'t mut Vec<Reason>>;
@@ -117,7 +120,29 @@ impl<'a, 'p> Evaluator<'a, 'p> {
             env,
             resource,
             resource_type: field::resource_type(resource),
+            expr_resource: resource,
         }
+    }
+
+    /// An evaluator for a related resource of an existence check: `field` conditions read
+    /// `related`, while `[field()]` expressions read `primary` (the evaluated resource).
+    pub fn for_related(env: &'a Env<'p>, related: &'a Value, primary: &'a Value) -> Self {
+        Self {
+            env,
+            resource: related,
+            resource_type: field::resource_type(related),
+            expr_resource: primary,
+        }
+    }
+
+    /// Evaluate an operand (a literal or an expression) for this resource.
+    pub fn eval_operand(&self, operand: &Operand, pointer: &str) -> Result<Value, EvaluationError> {
+        self.operand(operand, &[], pointer).map(Cow::into_owned)
+    }
+
+    fn primary(&self) -> Option<Evaluator<'a, 'p>> {
+        (!std::ptr::eq(self.resource, self.expr_resource))
+            .then(|| Evaluator::new(self.env, self.expr_resource))
     }
 
     /// Evaluate `cond`; with `reasons`, also record the conditions that decided it.
@@ -539,7 +564,12 @@ impl Scope for ExprScope<'_, '_, '_> {
                 &resolved
             }
         };
-        Ok(match self.ev.select(field, self.frames) {
+        let primary = self.ev.primary();
+        let selected = match &primary {
+            Some(p) => p.select(field, &[]),
+            None => self.ev.select(field, self.frames),
+        };
+        Ok(match selected {
             Selected::Many(vs) => Value::Array(
                 vs.into_iter()
                     .map(|v| v.map_or(Value::Null, Cow::into_owned))
@@ -605,11 +635,17 @@ impl Scope for ExprScope<'_, '_, '_> {
     }
 
     fn resource_group(&self) -> Result<Value, EvalError> {
-        Ok(self.ev.resource_group())
+        Ok(match self.ev.primary() {
+            Some(p) => p.resource_group(),
+            None => self.ev.resource_group(),
+        })
     }
 
     fn subscription(&self) -> Result<Value, EvalError> {
-        Ok(self.ev.subscription())
+        Ok(match self.ev.primary() {
+            Some(p) => p.subscription(),
+            None => self.ev.subscription(),
+        })
     }
 
     fn request_context(&self) -> Result<Value, EvalError> {

@@ -1,0 +1,263 @@
+//! Existence conditions of `auditIfNotExists` and `deployIfNotExists`, across resources: the
+//! related resources of `details.type` are looked up under the evaluated resource (child types
+//! and extension resources such as diagnostic settings), else in its resource group (or the one
+//! `resourceGroupName` names), or its subscription with `existenceScope: Subscription`; one of
+//! them must meet `existenceCondition`. When the input holds no resource of the related type at
+//! all, the answer is unknown, never a silent "compliant".
+
+use std::collections::HashMap;
+
+use serde_json::Value;
+
+use crate::compare::str_eq_ci;
+use crate::field::resource_type;
+use crate::policy::ExistenceDef;
+use crate::rule::eval::{Env, Evaluator};
+
+/// The related resources of one type, indexed by where they sit.
+#[derive(Debug, Default)]
+pub struct TypeIndex {
+    /// How many resources of the type the input holds.
+    pub count: usize,
+    /// By parent resource id (lower-cased): children and extension resources.
+    pub by_parent: HashMap<String, Vec<u32>>,
+    /// By (subscription, resource group), lower-cased.
+    pub by_group: HashMap<(String, String), Vec<u32>>,
+    /// By subscription, lower-cased.
+    pub by_subscription: HashMap<String, Vec<u32>>,
+    /// Some resource of the type is an extension resource (its id holds two `/providers/`).
+    pub extension: bool,
+}
+
+/// Related-resource indexes for the types a pack's existence checks name.
+#[derive(Debug, Default)]
+pub struct RelatedIndex {
+    /// By lower-cased resource type.
+    pub types: HashMap<String, TypeIndex>,
+}
+
+/// The subscription id and resource group of a resource id (lower-cased; empty when absent).
+pub fn scope_of(id: &str) -> (String, String) {
+    let mut sub = String::new();
+    let mut group = String::new();
+    let mut parts = id.split('/');
+    while let Some(p) = parts.next() {
+        if p.eq_ignore_ascii_case("subscriptions") && sub.is_empty() {
+            sub = parts.next().unwrap_or_default().to_ascii_lowercase();
+        } else if p.eq_ignore_ascii_case("resourceGroups") && group.is_empty() {
+            group = parts.next().unwrap_or_default().to_ascii_lowercase();
+        }
+    }
+    (sub, group)
+}
+
+/// The id of the resource this one sits under: children drop their last type/name pair,
+/// extension resources also drop `/providers/<namespace>`.
+pub fn parent_id(id: &str) -> Option<String> {
+    let trimmed = id.trim_end_matches('/');
+    let mut segments: Vec<&str> = trimmed.split('/').collect();
+    if segments.len() < 3 {
+        return None;
+    }
+    segments.truncate(segments.len() - 2);
+    if segments.len() >= 2 {
+        let n = segments.len();
+        if segments
+            .get(n - 2)
+            .is_some_and(|s| s.eq_ignore_ascii_case("providers"))
+        {
+            segments.truncate(n - 2);
+        }
+    }
+    Some(segments.join("/").to_ascii_lowercase())
+}
+
+fn is_extension_id(id: &str) -> bool {
+    id.to_ascii_lowercase().matches("/providers/").count() >= 2
+}
+
+impl RelatedIndex {
+    /// Index the resources of `types` (lower-cased) among `docs`.
+    pub fn build(docs: &[Value], types: &[String]) -> Self {
+        let mut index = Self::default();
+        for t in types {
+            index.types.entry(t.clone()).or_default();
+        }
+        if index.types.is_empty() {
+            return index;
+        }
+        for (i, doc) in docs.iter().enumerate() {
+            let Some(t) = resource_type(doc) else {
+                continue;
+            };
+            let Some(ti) = index.types.get_mut(&t.to_ascii_lowercase()) else {
+                continue;
+            };
+            let id = doc.get("id").and_then(Value::as_str).unwrap_or_default();
+            let Ok(i) = u32::try_from(i) else { continue };
+            ti.count += 1;
+            if is_extension_id(id) {
+                ti.extension = true;
+            }
+            if let Some(parent) = parent_id(id) {
+                ti.by_parent.entry(parent).or_default().push(i);
+            }
+            let (sub, group) = scope_of(id);
+            ti.by_subscription.entry(sub.clone()).or_default().push(i);
+            ti.by_group.entry((sub, group)).or_default().push(i);
+        }
+        index
+    }
+}
+
+/// The outcome of an existence check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Existence {
+    /// A related resource meets the condition.
+    Found,
+    /// None does; the message says what was looked for.
+    Missing(String),
+    /// The input holds no resource of the related type.
+    Unknown(String),
+}
+
+/// Run the existence check of `spec` for `primary` (an evaluated, applicable resource).
+pub fn check(
+    spec: &ExistenceDef,
+    primary: &Value,
+    docs: &[Value],
+    related: &RelatedIndex,
+    env: &Env<'_>,
+    pointer: &str,
+) -> Result<Existence, crate::EvaluationError> {
+    let evaluator = Evaluator::new(env, primary);
+    let related_type = match evaluator.eval_operand(&spec.related_type, pointer)? {
+        Value::String(s) => s,
+        other => {
+            return Err(crate::EvaluationError::new(
+                pointer,
+                format!(
+                    "`details.type` is `{}`, not a type",
+                    crate::compare::brief(&other)
+                ),
+            ))
+        }
+    };
+    let lower_type = related_type.to_ascii_lowercase();
+    let Some(ti) = related.types.get(&lower_type).filter(|t| t.count > 0) else {
+        return Ok(Existence::Unknown(format!(
+            "the input holds no `{related_type}` resources, so the existence check cannot be decided"
+        )));
+    };
+    let id = primary
+        .get("id")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let primary_type = resource_type(primary)
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let under_resource = ti.extension || lower_type.starts_with(&format!("{primary_type}/"));
+    let (sub, mut group) = scope_of(id);
+    let scope = match &spec.existence_scope {
+        Some(o) => evaluator.eval_operand(o, pointer)?,
+        None => Value::Null,
+    };
+    let by_subscription = scope
+        .as_str()
+        .is_some_and(|s| s.eq_ignore_ascii_case("subscription"));
+    if let Some(o) = &spec.resource_group_name {
+        if let Value::String(g) = evaluator.eval_operand(o, pointer)? {
+            group = g.to_ascii_lowercase();
+        }
+    }
+    let empty = Vec::new();
+    let candidates = if under_resource {
+        ti.by_parent.get(&id.to_ascii_lowercase()).unwrap_or(&empty)
+    } else if by_subscription {
+        ti.by_subscription.get(&sub).unwrap_or(&empty)
+    } else {
+        ti.by_group.get(&(sub, group)).unwrap_or(&empty)
+    };
+    let wanted_name = match &spec.name {
+        Some(o) => match evaluator.eval_operand(o, pointer)? {
+            Value::String(s) => Some(s),
+            _ => None,
+        },
+        None => None,
+    };
+    for &c in candidates {
+        let Some(doc) = docs.get(c as usize) else {
+            continue;
+        };
+        if !resource_type(doc).is_some_and(|t| t.eq_ignore_ascii_case(&related_type)) {
+            continue;
+        }
+        if let Some(name) = &wanted_name {
+            if !name_matches(doc, name) {
+                continue;
+            }
+        }
+        let ok = match &spec.condition {
+            Some(cond) => Evaluator::for_related(env, doc, primary).eval(cond, None)?,
+            None => true,
+        };
+        if ok {
+            return Ok(Existence::Found);
+        }
+    }
+    let what = match &wanted_name {
+        Some(n) => format!("`{related_type}` named `{n}`"),
+        None => format!("`{related_type}`"),
+    };
+    let qualifier = if spec.condition.is_some() && !candidates.is_empty() {
+        " meets the existence condition"
+    } else {
+        " exists"
+    };
+    let place = if under_resource {
+        "under the resource"
+    } else if by_subscription {
+        "in the subscription"
+    } else {
+        "in the resource group"
+    };
+    Ok(Existence::Missing(format!(
+        "no related {what} {place}{qualifier}"
+    )))
+}
+
+/// A related resource's name matches `wanted`: its own name, or its full name when `wanted`
+/// holds a `/` (`server/default`).
+fn name_matches(doc: &Value, wanted: &str) -> bool {
+    let own = doc.get("name").and_then(Value::as_str).unwrap_or_default();
+    let last = own.rsplit('/').next().unwrap_or(own);
+    if wanted.contains('/') {
+        crate::field::full_name(doc).is_some_and(|f| str_eq_ci(&f, wanted))
+            || str_eq_ci(own, wanted)
+    } else {
+        str_eq_ci(last, wanted)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parents_of_children_and_extensions() {
+        let kv = "/subscriptions/S/resourceGroups/G/providers/Microsoft.KeyVault/vaults/kv1";
+        assert_eq!(
+            parent_id(&format!(
+                "{kv}/providers/Microsoft.Insights/diagnosticSettings/d1"
+            ))
+            .as_deref(),
+            Some(kv.to_ascii_lowercase().as_str())
+        );
+        let srv = "/subscriptions/S/resourceGroups/G/providers/Microsoft.Sql/servers/s1";
+        assert_eq!(
+            parent_id(&format!("{srv}/auditingSettings/default")).as_deref(),
+            Some(srv.to_ascii_lowercase().as_str())
+        );
+        assert_eq!(scope_of(kv), ("s".into(), "g".into()));
+    }
+}

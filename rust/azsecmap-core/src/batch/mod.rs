@@ -1,0 +1,443 @@
+//! Batch evaluation at tenant scale: a bound pack meets a resource store. Policies are indexed
+//! by the resource types their applicability conditions allow, so each resource meets only the
+//! policies that can apply; evaluation is data-parallel over resources (rayon); existence
+//! checks look across the whole store. One failing pair becomes an `error` row, never a failed
+//! batch.
+
+pub mod applicability;
+pub mod existence;
+pub mod store;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use rayon::prelude::*;
+use serde_json::Value;
+
+use crate::alias::AliasTable;
+use crate::field::resource_type;
+use crate::policy::{BoundPolicy, Mode};
+use crate::projection::Projection;
+use crate::rule::eval::{Env, EvalOptions, Evaluator};
+use crate::rule::{Cond, CountSource, FieldSpec};
+use crate::tag_support;
+use applicability::{applies, type_probe, Considered};
+use existence::{Existence, RelatedIndex};
+use store::ResourceStore;
+
+/// A pair's compliance state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum State {
+    /// Applicable, and the rule's condition does not hold (or the related resource exists).
+    Compliant = 0,
+    /// Applicable, and the rule's condition holds (or no related resource meets the check).
+    NonCompliant = 1,
+    /// The policy does not apply to the resource.
+    NotApplicable = 2,
+    /// The input lacks the evidence (no resource of the related type; a manual policy).
+    Unknown = 3,
+    /// Exempted.
+    Exempt = 4,
+    /// The pair failed to evaluate.
+    Error = 5,
+}
+
+impl State {
+    /// All states in code order.
+    pub const ALL: [State; 6] = [
+        State::Compliant,
+        State::NonCompliant,
+        State::NotApplicable,
+        State::Unknown,
+        State::Exempt,
+        State::Error,
+    ];
+
+    /// The state's name in results.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Compliant => "compliant",
+            State::NonCompliant => "non_compliant",
+            State::NotApplicable => "not_applicable",
+            State::Unknown => "unknown",
+            State::Exempt => "exempt",
+            State::Error => "error",
+        }
+    }
+}
+
+/// How a policy's effect is decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum EffectKind {
+    Plain,
+    Existence,
+    Manual,
+    Disabled,
+}
+
+/// One policy of a prepared pack.
+#[derive(Debug)]
+pub struct PackEntry {
+    /// The bound policy.
+    pub policy: BoundPolicy,
+    considered: Considered,
+    kind: EffectKind,
+}
+
+/// A bound pack ready to evaluate: its policies, and the paths they read.
+#[derive(Debug)]
+pub struct PreparedPack {
+    /// The policies, in pack order.
+    pub entries: Vec<PackEntry>,
+    /// What to keep when loading resources for this pack.
+    pub projection: Projection,
+    /// Lower-cased related types named by existence checks.
+    pub related_types: Vec<String>,
+}
+
+impl PreparedPack {
+    /// Prepare bound policies for batch evaluation.
+    pub fn new(policies: Vec<BoundPolicy>) -> Self {
+        let mut projection = Projection::identity();
+        let mut related_types = Vec::new();
+        let mut entries = Vec::with_capacity(policies.len());
+        for policy in policies {
+            let kind = match policy.effect.as_str() {
+                "auditifnotexists" | "deployifnotexists" if policy.existence.is_some() => {
+                    EffectKind::Existence
+                }
+                "manual" => EffectKind::Manual,
+                "disabled" => EffectKind::Disabled,
+                _ => EffectKind::Plain,
+            };
+            add_paths(&policy.condition, &mut projection);
+            for f in policy.definition.expression_fields.values() {
+                for (_, p) in &f.paths {
+                    projection.add(p);
+                }
+            }
+            if let Some(x) = &policy.existence {
+                if let Some(c) = &x.condition {
+                    add_paths(c, &mut projection);
+                }
+                match &x.related_type {
+                    crate::rule::Operand::Const(Value::String(t)) => {
+                        let t = t.to_ascii_lowercase();
+                        if !related_types.contains(&t) {
+                            related_types.push(t);
+                        }
+                    }
+                    _ => projection = Projection::everything(),
+                }
+            }
+            entries.push(PackEntry {
+                considered: Considered::of(&policy.condition),
+                kind,
+                policy,
+            });
+        }
+        Self {
+            entries,
+            projection,
+            related_types,
+        }
+    }
+
+    /// The policies that can apply to resources of `resource_type` (pack indices).
+    fn candidates_for(&self, resource_type: &str, options: &EvalOptions) -> Vec<u32> {
+        let probe = type_probe(resource_type);
+        let mut out = Vec::new();
+        for (i, e) in self.entries.iter().enumerate() {
+            if e.kind == EffectKind::Disabled || mode_excludes(&e.policy, resource_type).is_some() {
+                continue;
+            }
+            let env = env_for(&e.policy, options);
+            let ev = Evaluator::new(&env, &probe);
+            // Errors here are decided per resource later; keep the policy.
+            let possible =
+                applies(&e.policy.condition, e.considered.type_only(), &ev, true).unwrap_or(true);
+            if possible {
+                if let Ok(i) = u32::try_from(i) {
+                    out.push(i);
+                }
+            }
+        }
+        out
+    }
+}
+
+fn env_for<'p>(policy: &'p BoundPolicy, options: &'p EvalOptions) -> Env<'p> {
+    Env {
+        parameters: &policy.parameters,
+        aliases: AliasTable::bundled(),
+        options,
+        fields: &policy.definition.expression_fields,
+        definition_name: &policy.definition.name,
+    }
+}
+
+/// Why the mode (or the `Microsoft.Resources` rule) keeps a policy off a type, if it does.
+fn mode_excludes(policy: &BoundPolicy, resource_type: &str) -> Option<&'static str> {
+    let lower = resource_type.to_ascii_lowercase();
+    if lower.starts_with("microsoft.resources/")
+        && lower != "microsoft.resources/subscriptions"
+        && lower != "microsoft.resources/subscriptions/resourcegroups"
+    {
+        return Some("Azure Policy does not evaluate `Microsoft.Resources` resources");
+    }
+    match &policy.definition.mode {
+        Mode::All => None,
+        Mode::Indexed if tag_support::indexed_applies(resource_type) => None,
+        Mode::Indexed => Some("mode Indexed skips types that do not support tags and location"),
+        Mode::ResourceProvider(_) => Some("resource-provider modes are not evaluated"),
+    }
+}
+
+/// Add every property path a condition reads to the projection.
+fn add_paths(cond: &Cond, projection: &mut Projection) {
+    let add_field = |f: &FieldSpec, projection: &mut Projection| match f {
+        FieldSpec::Resolved(r) => r.paths.iter().for_each(|(_, p)| projection.add(p)),
+        FieldSpec::Dynamic(_) => *projection = Projection::everything(),
+    };
+    match cond {
+        Cond::All(cs) | Cond::Any(cs) => cs.iter().for_each(|c| add_paths(c, projection)),
+        Cond::Not(c) => add_paths(c, projection),
+        Cond::Field(fc) => add_field(&fc.field, projection),
+        Cond::Value(_) => {}
+        Cond::Count(cc) => {
+            if let CountSource::Field(f) = &cc.source {
+                add_field(f, projection);
+            }
+            if let Some(w) = &cc.where_ {
+                add_paths(w, projection);
+            }
+        }
+    }
+}
+
+/// Options of a batch run.
+#[derive(Debug, Clone)]
+pub struct BatchOptions {
+    /// Context and clock for expressions.
+    pub eval: EvalOptions,
+    /// Emit `not_applicable` rows for every pair that does not apply.
+    pub include_not_applicable: bool,
+    /// Keep only rows that are not `compliant` or `not_applicable`.
+    pub only_failing: bool,
+    /// Compute a reason for non-compliant rows (re-evaluates those pairs with tracing).
+    pub reasons: bool,
+}
+
+impl Default for BatchOptions {
+    fn default() -> Self {
+        Self {
+            eval: EvalOptions::default(),
+            include_not_applicable: false,
+            only_failing: false,
+            reasons: true,
+        }
+    }
+}
+
+/// Results, column by column.
+#[derive(Debug, Default)]
+pub struct BatchResults {
+    /// Index into the store's documents.
+    pub resource: Vec<u32>,
+    /// Index into the pack's policies.
+    pub policy: Vec<u32>,
+    /// The state.
+    pub state: Vec<State>,
+    /// Why (non-compliant, unknown, error, and not-applicable rows), else `None`.
+    pub reason: Vec<Option<String>>,
+}
+
+impl BatchResults {
+    fn push(&mut self, r: u32, p: u32, s: State, reason: Option<String>) {
+        self.resource.push(r);
+        self.policy.push(p);
+        self.state.push(s);
+        self.reason.push(reason);
+    }
+
+    fn append(&mut self, mut other: BatchResults) {
+        self.resource.append(&mut other.resource);
+        self.policy.append(&mut other.policy);
+        self.state.append(&mut other.state);
+        self.reason.append(&mut other.reason);
+    }
+
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.state.len()
+    }
+
+    /// True when there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.state.is_empty()
+    }
+}
+
+/// The evaluation was interrupted through the cancel flag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cancelled;
+
+/// Evaluate every policy of `pack` on every resource of `store`.
+pub fn evaluate_pack(
+    pack: &PreparedPack,
+    store: &ResourceStore,
+    options: &BatchOptions,
+    cancel: &AtomicBool,
+) -> Result<BatchResults, Cancelled> {
+    let related = RelatedIndex::build(&store.docs, &pack.related_types);
+    // Type index: distinct types → candidate policies.
+    let mut by_type: HashMap<String, Vec<u32>> = HashMap::new();
+    for doc in &store.docs {
+        let t = resource_type(doc).unwrap_or_default();
+        if !by_type.contains_key(t) {
+            by_type.insert(t.to_string(), pack.candidates_for(t, &options.eval));
+        }
+    }
+    let all: Vec<u32> = (0..pack.entries.len())
+        .filter_map(|i| u32::try_from(i).ok())
+        .collect();
+    let chunks: Vec<BatchResults> = store
+        .docs
+        .par_chunks(1024)
+        .enumerate()
+        .map(|(chunk_no, chunk)| {
+            let mut out = BatchResults::default();
+            if cancel.load(Ordering::Relaxed) {
+                return Err(Cancelled);
+            }
+            for (j, doc) in chunk.iter().enumerate() {
+                let Ok(r) = u32::try_from(chunk_no * 1024 + j) else {
+                    continue;
+                };
+                let t = resource_type(doc).unwrap_or_default();
+                let candidates = by_type.get(t).map_or(&[][..], Vec::as_slice);
+                if options.include_not_applicable {
+                    for &p in &all {
+                        if !candidates.contains(&p) {
+                            out.push(r, p, State::NotApplicable, None);
+                        }
+                    }
+                }
+                for &p in candidates {
+                    let Some(entry) = pack.entries.get(p as usize) else {
+                        continue;
+                    };
+                    let (state, reason) = decide(entry, doc, store, &related, options);
+                    let keep = match state {
+                        State::NotApplicable => options.include_not_applicable,
+                        State::Compliant => !options.only_failing,
+                        _ => true,
+                    };
+                    if keep {
+                        out.push(r, p, state, reason);
+                    }
+                }
+            }
+            Ok(out)
+        })
+        .collect::<Result<Vec<_>, Cancelled>>()?;
+    let mut results = BatchResults::default();
+    for c in chunks {
+        results.append(c);
+    }
+    Ok(results)
+}
+
+/// Decide one pair.
+fn decide(
+    entry: &PackEntry,
+    doc: &Value,
+    store: &ResourceStore,
+    related: &RelatedIndex,
+    options: &BatchOptions,
+) -> (State, Option<String>) {
+    let policy = &entry.policy;
+    let env = env_for(policy, &options.eval);
+    let ev = Evaluator::new(&env, doc);
+    let pointer = policy.definition.rule_pointer.as_str();
+    let rtype = resource_type(doc).unwrap_or_default();
+    if entry.considered.has_location
+        && rtype.eq_ignore_ascii_case("microsoft.resources/subscriptions")
+    {
+        return (
+            State::NotApplicable,
+            Some("a policy with a `location` condition does not apply to subscriptions".into()),
+        );
+    }
+    let result = match entry.kind {
+        EffectKind::Disabled => {
+            return (
+                State::NotApplicable,
+                Some("the effect is `disabled`".into()),
+            )
+        }
+        EffectKind::Existence => match ev.eval(&policy.condition, None) {
+            Ok(false) => return (State::NotApplicable, None),
+            Ok(true) => {
+                let Some(spec) = &policy.existence else {
+                    return (
+                        State::Error,
+                        Some("existence effect without `details`".into()),
+                    );
+                };
+                existence::check(spec, doc, &store.docs, related, &env, pointer).map(|x| match x {
+                    Existence::Found => (State::Compliant, None),
+                    Existence::Missing(m) => (State::NonCompliant, Some(m)),
+                    Existence::Unknown(m) => (State::Unknown, Some(m)),
+                })
+            }
+            Err(e) => Err(e),
+        },
+        EffectKind::Manual | EffectKind::Plain => {
+            match applies(&policy.condition, entry.considered, &ev, true) {
+                Ok(false) => return (State::NotApplicable, None),
+                Err(e) => Err(e),
+                Ok(true) if entry.kind == EffectKind::Manual => Ok((
+                    State::Unknown,
+                    Some("a manual policy: compliance is attested, not evaluated from resource state".into()),
+                )),
+                Ok(true) => ev.eval(&policy.condition, None).map(|m| {
+                    if m {
+                        let reason = options.reasons.then(|| explain(policy, doc, &options.eval));
+                        (State::NonCompliant, reason.flatten())
+                    } else {
+                        (State::Compliant, None)
+                    }
+                }),
+            }
+        }
+    };
+    result.unwrap_or_else(|e| {
+        (
+            State::Error,
+            Some(format!("{} (at `{}`)", e.message, e.pointer)),
+        )
+    })
+}
+
+/// The deciding conditions of a matched pair, as one line.
+fn explain(policy: &BoundPolicy, doc: &Value, options: &EvalOptions) -> Option<String> {
+    let d = policy.decide(doc, options, true).ok()?;
+    let texts: Vec<String> = d
+        .reasons
+        .iter()
+        .filter(|r| !r.subject.eq_ignore_ascii_case("type"))
+        .map(ToString::to_string)
+        .collect();
+    let line = if texts.is_empty() {
+        d.reasons
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ")
+    } else {
+        texts.join("; ")
+    };
+    Some(line)
+}

@@ -1,0 +1,162 @@
+//! The resource store: resources parsed through the pack's [`Projection`], in parallel, with
+//! every line or element that is not a resource counted and reported by its line number while
+//! the others still load.
+
+use rayon::prelude::*;
+use serde_json::Value;
+
+use crate::projection::Projection;
+
+/// A line (NDJSON) or element (JSON array) that could not be read as a resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadError {
+    /// 1-based line number (NDJSON) or element number (JSON array).
+    pub line: usize,
+    /// One-line message.
+    pub message: String,
+}
+
+/// Resources kept for evaluation (projected documents) and the load errors.
+#[derive(Debug, Default)]
+pub struct ResourceStore {
+    /// The projected documents, in input order.
+    pub docs: Vec<Value>,
+    /// Lines or elements that were not resources.
+    pub errors: Vec<LoadError>,
+}
+
+/// Check that a parsed document is a resource: an object with string `id` and `type`.
+fn check_resource(v: &Value) -> Result<(), String> {
+    let Value::Object(map) = v else {
+        return Err(format!(
+            "expected a resource object, got {}",
+            crate::compare::brief(v)
+        ));
+    };
+    for key in ["id", "type"] {
+        match crate::path::get_member(map, key) {
+            Some(Value::String(s)) if !s.is_empty() => {}
+            Some(other) => {
+                return Err(format!(
+                    "`{key}` must be a non-empty string, got {}",
+                    crate::compare::brief(other)
+                ))
+            }
+            None => return Err(format!("the resource has no `{key}`")),
+        }
+    }
+    Ok(())
+}
+
+impl ResourceStore {
+    /// Number of resources.
+    pub fn len(&self) -> usize {
+        self.docs.len()
+    }
+
+    /// True when no resource loaded.
+    pub fn is_empty(&self) -> bool {
+        self.docs.is_empty()
+    }
+
+    /// Parse a block of NDJSON (whole lines) in parallel; `first_line` is the 1-based number of
+    /// the block's first line. Blank lines are skipped.
+    pub fn extend_ndjson(&mut self, block: &[u8], first_line: usize, projection: &Projection) {
+        let mut lines: Vec<(usize, &[u8])> = Vec::new();
+        let mut start = 0;
+        let mut n = first_line;
+        for end in memchr::memchr_iter(b'\n', block).chain(std::iter::once(block.len())) {
+            let line = block.get(start..end).unwrap_or_default();
+            if line.iter().any(|b| !b.is_ascii_whitespace()) {
+                lines.push((n, line));
+            }
+            start = end + 1;
+            n += 1;
+        }
+        let parsed: Vec<Result<Value, LoadError>> = lines
+            .par_iter()
+            .with_min_len(256)
+            .map(|(line, bytes)| {
+                projection
+                    .parse(bytes)
+                    .map_err(|e| crate::policy::json_error(&e))
+                    .and_then(|v| check_resource(&v).map(|()| v))
+                    .map_err(|message| LoadError {
+                        line: *line,
+                        message,
+                    })
+            })
+            .collect();
+        self.docs.reserve(parsed.len());
+        for p in parsed {
+            match p {
+                Ok(v) => self.docs.push(v),
+                Err(e) => self.errors.push(e),
+            }
+        }
+    }
+
+    /// Parse a JSON array of resources or a Resource Graph page (`{"data": [...]}`).
+    pub fn extend_json(&mut self, bytes: &[u8], projection: &Projection) -> Result<(), String> {
+        let mut element = 0usize;
+        let docs = &mut self.docs;
+        let errors = &mut self.errors;
+        projection
+            .parse_many(bytes, &mut |v| {
+                element += 1;
+                match check_resource(&v) {
+                    Ok(()) => docs.push(v),
+                    Err(message) => errors.push(LoadError {
+                        line: element,
+                        message,
+                    }),
+                }
+            })
+            .map_err(|e| crate::policy::json_error(&e))
+    }
+
+    /// Read NDJSON from `reader` in blocks of about `block_bytes`, never holding more than one
+    /// block of raw text. Errors from the reader are returned; bad lines are recorded.
+    pub fn read_ndjson(
+        &mut self,
+        reader: &mut dyn std::io::Read,
+        projection: &Projection,
+        block_bytes: usize,
+    ) -> std::io::Result<()> {
+        let mut buf: Vec<u8> = Vec::with_capacity(block_bytes + (1 << 16));
+        let mut line = 1usize;
+        let mut eof = false;
+        let mut target = block_bytes.max(1 << 16);
+        let mut chunk = vec![0u8; 1 << 20];
+        while !eof {
+            // Fill the buffer to about `target` bytes.
+            while buf.len() < target {
+                let n = reader.read(&mut chunk)?;
+                if n == 0 {
+                    eof = true;
+                    break;
+                }
+                buf.extend_from_slice(chunk.get(..n).unwrap_or_default());
+            }
+            let cut = if eof {
+                buf.len()
+            } else {
+                match memchr::memrchr(b'\n', &buf) {
+                    Some(p) => p + 1,
+                    None => {
+                        // One line longer than the block: read further before cutting.
+                        target = target.saturating_mul(2);
+                        continue;
+                    }
+                }
+            };
+            target = block_bytes.max(1 << 16);
+            let rest = buf.split_off(cut);
+            let lines_in_block = memchr::memchr_iter(b'\n', &buf).count();
+            self.extend_ndjson(&buf, line, projection);
+            line += lines_in_block;
+            buf = rest;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,342 @@
+//! Batch bindings: load resources through a pack's projection, evaluate with the GIL released
+//! (Ctrl-C honoured), and hand results to Python as an Arrow table (PyCapsule interface) that
+//! `polars.DataFrame` wraps without copying.
+
+use std::collections::HashMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use arrow_array::types::{UInt32Type, UInt8Type};
+use arrow_array::{ArrayRef, DictionaryArray, RecordBatch, StringArray, UInt32Array, UInt8Array};
+use arrow_schema::{DataType, Field, Schema};
+use azsecmap_core::batch::store::ResourceStore;
+use azsecmap_core::batch::{evaluate_pack, BatchOptions, BatchResults, PreparedPack, State};
+use azsecmap_core::policy::BoundPolicy;
+use azsecmap_core::projection::Projection;
+use pyo3::exceptions::{PyKeyboardInterrupt, PyRuntimeError};
+use pyo3::prelude::*;
+use pyo3_arrow::PyTable;
+use serde_json::{Map, Value};
+
+use crate::{options_from, raise, Policy};
+
+/// Where resources come from.
+#[derive(FromPyObject)]
+pub enum Source {
+    /// A file path.
+    Path(String),
+    /// NDJSON bytes held in memory.
+    Bytes(Vec<u8>),
+}
+
+const BLOCK_BYTES: usize = 32 << 20;
+
+/// Run `f` on a worker thread without the GIL; poll for Ctrl-C and set the cancel flag.
+fn run_interruptible<T: Send>(
+    py: Python<'_>,
+    f: impl FnOnce(&AtomicBool) -> T + Send,
+) -> PyResult<T> {
+    let cancel = AtomicBool::new(false);
+    let mut interrupted = false;
+    let outcome = py.detach(|| {
+        std::thread::scope(|scope| {
+            let handle = scope.spawn(|| catch_unwind(AssertUnwindSafe(|| f(&cancel))));
+            while !handle.is_finished() {
+                std::thread::sleep(Duration::from_millis(20));
+                if !interrupted && Python::attach(|py| py.check_signals()).is_err() {
+                    interrupted = true;
+                    cancel.store(true, Ordering::Relaxed);
+                }
+            }
+            handle.join()
+        })
+    });
+    if interrupted {
+        return Err(PyKeyboardInterrupt::new_err("evaluation interrupted"));
+    }
+    match outcome {
+        Ok(Ok(v)) => Ok(v),
+        _ => Err(PyRuntimeError::new_err(
+            "internal error in the azsecmap engine (a bug: please report it)",
+        )),
+    }
+}
+
+fn load(
+    py: Python<'_>,
+    kind: &str,
+    source: &Source,
+    projection: &Projection,
+) -> PyResult<ResourceStore> {
+    let mut store = ResourceStore::default();
+    let result: Result<(), String> = match (kind, source) {
+        ("ndjson", Source::Path(p)) => std::fs::File::open(p)
+            .and_then(|mut f| store.read_ndjson(&mut f, projection, BLOCK_BYTES))
+            .map_err(|e| format!("cannot read file: {e}")),
+        ("ndjson", Source::Bytes(b)) => {
+            store.extend_ndjson(b, 1, projection);
+            Ok(())
+        }
+        ("json", Source::Path(p)) => std::fs::read(p)
+            .map_err(|e| format!("cannot read file: {e}"))
+            .and_then(|bytes| store.extend_json(&bytes, projection)),
+        ("json", Source::Bytes(b)) => store.extend_json(b, projection),
+        _ => Err(format!("unknown resource source kind `{kind}`")),
+    };
+    match result {
+        Ok(()) => Ok(store),
+        Err(message) => Err(raise(py, "ResourceError", &message, Some(""))),
+    }
+}
+
+type LoadErrors = Vec<(usize, String)>;
+
+/// Load only the identity fields: `(ids, types, errors)`.
+#[pyfunction]
+pub fn load_identity(
+    py: Python<'_>,
+    kind: &str,
+    source: Source,
+) -> PyResult<(Vec<String>, Vec<String>, LoadErrors)> {
+    let projection = Projection::identity();
+    let store = {
+        let kind = kind.to_string();
+        run_interruptible(py, move |_| {
+            Python::attach(|py| load(py, &kind, &source, &projection))
+        })??
+    };
+    let get = |d: &Value, k: &str| {
+        d.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    let ids = store.docs.iter().map(|d| get(d, "id")).collect();
+    let types = store.docs.iter().map(|d| get(d, "type")).collect();
+    let errors = store
+        .errors
+        .into_iter()
+        .map(|e| (e.line, e.message))
+        .collect();
+    Ok((ids, types, errors))
+}
+
+/// Bind each policy with the pack-level parameters it declares, plus any per-policy object
+/// given under its id. Returns the bound policies and `(policy id, message)` for failures.
+fn bind_all(
+    policies: &[PyRef<'_, Policy>],
+    params: &Map<String, Value>,
+) -> (Vec<BoundPolicy>, Vec<(String, String)>) {
+    let mut bound = Vec::with_capacity(policies.len());
+    let mut errors = Vec::new();
+    for p in policies {
+        let def = &p.inner;
+        if matches!(def.mode, azsecmap_core::policy::Mode::ResourceProvider(_)) {
+            errors.push((
+                def.name.clone(),
+                format!(
+                    "resource-provider mode `{}` is not evaluated",
+                    def.mode.as_str()
+                ),
+            ));
+            continue;
+        }
+        let mut mine = Map::new();
+        for (k, v) in params {
+            if def
+                .parameters
+                .iter()
+                .any(|d| d.name.eq_ignore_ascii_case(k))
+            {
+                mine.insert(k.clone(), v.clone());
+            }
+        }
+        if let Some(Value::Object(own)) = params.get(&def.name) {
+            for (k, v) in own {
+                mine.insert(k.clone(), v.clone());
+            }
+        }
+        match def.bind(&mine) {
+            Ok(b) => bound.push(b),
+            Err(e) => errors.push((
+                def.name.clone(),
+                format!("{} (at `{}`)", e.message, e.pointer),
+            )),
+        }
+    }
+    (bound, errors)
+}
+
+/// Evaluate policies on resources: `(table, load errors, policy errors, resource count)`.
+#[pyfunction]
+#[pyo3(signature = (policies, parameters_json, kind, source, options_json))]
+pub fn evaluate(
+    py: Python<'_>,
+    policies: Vec<PyRef<'_, Policy>>,
+    parameters_json: &str,
+    kind: &str,
+    source: Source,
+    options_json: &str,
+) -> PyResult<(PyTable, LoadErrors, Vec<(String, String)>, usize)> {
+    let params: Map<String, Value> = serde_json::from_str(parameters_json).map_err(|e| {
+        raise(
+            py,
+            "PolicyError",
+            &format!("parameters must be a JSON object: {e}"),
+            Some("/parameters"),
+        )
+    })?;
+    let options_value: Value = serde_json::from_str(options_json).unwrap_or(Value::Null);
+    let flag = |k: &str, default: bool| {
+        options_value
+            .get(k)
+            .and_then(Value::as_bool)
+            .unwrap_or(default)
+    };
+    let options = BatchOptions {
+        eval: options_from(py, &options_value)?,
+        include_not_applicable: flag("include_not_applicable", false),
+        only_failing: flag("only_failing", false),
+        reasons: flag("reasons", true),
+    };
+    let (bound, policy_errors) = bind_all(&policies, &params);
+    drop(policies);
+    let pack = PreparedPack::new(bound);
+    let store = load(py, kind, &source, &pack.projection)?;
+    let (results, store, pack) = run_interruptible(py, move |cancel| {
+        let r = evaluate_pack(&pack, &store, &options, cancel);
+        (r, store, pack)
+    })?;
+    let results = results.map_err(|_| PyKeyboardInterrupt::new_err("evaluation interrupted"))?;
+    let table =
+        to_arrow(&results, &store, &pack).map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
+    let load_errors = store
+        .errors
+        .iter()
+        .map(|e| (e.line, e.message.clone()))
+        .collect();
+    Ok((table, load_errors, policy_errors, store.docs.len()))
+}
+
+/// Dictionary-encode `values(i)` for the keys in `keys_of`, deduplicating the dictionary.
+struct DictBuilder {
+    lookup: HashMap<String, u32>,
+    values: Vec<String>,
+}
+
+impl DictBuilder {
+    fn new() -> Self {
+        Self {
+            lookup: HashMap::new(),
+            values: Vec::new(),
+        }
+    }
+
+    fn key(&mut self, value: &str) -> u32 {
+        if let Some(k) = self.lookup.get(value) {
+            return *k;
+        }
+        let k = u32::try_from(self.values.len()).unwrap_or(u32::MAX);
+        self.values.push(value.to_string());
+        self.lookup.insert(value.to_string(), k);
+        k
+    }
+
+    fn finish(self, keys: Vec<u32>) -> Result<ArrayRef, arrow_schema::ArrowError> {
+        let dict = DictionaryArray::<UInt32Type>::try_new(
+            UInt32Array::from(keys),
+            Arc::new(StringArray::from(self.values)),
+        )?;
+        Ok(Arc::new(dict))
+    }
+}
+
+fn dict_type(key: DataType) -> DataType {
+    DataType::Dictionary(Box::new(key), Box::new(DataType::Utf8))
+}
+
+fn to_arrow(
+    results: &BatchResults,
+    store: &ResourceStore,
+    pack: &PreparedPack,
+) -> Result<PyTable, arrow_schema::ArrowError> {
+    let n = results.len();
+    let str_of = |d: &Value, k: &str| {
+        d.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    // Resource ids and types: one dictionary key per resource, computed once.
+    let mut ids = DictBuilder::new();
+    let mut types = DictBuilder::new();
+    let mut id_key: Vec<Option<(u32, u32)>> = vec![None; store.docs.len()];
+    let mut policy_ids = DictBuilder::new();
+    let mut effects = DictBuilder::new();
+    let policy_key: Vec<(u32, u32)> = pack
+        .entries
+        .iter()
+        .map(|e| {
+            (
+                policy_ids.key(&e.policy.definition.name),
+                effects.key(&e.policy.effect),
+            )
+        })
+        .collect();
+    let mut k_id = Vec::with_capacity(n);
+    let mut k_type = Vec::with_capacity(n);
+    let mut k_policy = Vec::with_capacity(n);
+    let mut k_effect = Vec::with_capacity(n);
+    for (&r, &p) in results.resource.iter().zip(&results.policy) {
+        let slot = id_key.get_mut(r as usize);
+        let (ki, kt) = match slot {
+            Some(Some(k)) => *k,
+            Some(s) => {
+                let doc = store.docs.get(r as usize).unwrap_or(&Value::Null);
+                let k = (ids.key(&str_of(doc, "id")), types.key(&str_of(doc, "type")));
+                *s = Some(k);
+                k
+            }
+            None => (0, 0),
+        };
+        k_id.push(ki);
+        k_type.push(kt);
+        let (kp, ke) = policy_key.get(p as usize).copied().unwrap_or((0, 0));
+        k_policy.push(kp);
+        k_effect.push(ke);
+    }
+    let states: Vec<&str> = State::ALL.iter().map(|s| s.as_str()).collect();
+    let state = DictionaryArray::<UInt8Type>::try_new(
+        UInt8Array::from(results.state.iter().map(|s| *s as u8).collect::<Vec<u8>>()),
+        Arc::new(StringArray::from(states)),
+    )?;
+    let reason = StringArray::from(
+        results
+            .reason
+            .iter()
+            .map(Option::as_deref)
+            .collect::<Vec<_>>(),
+    );
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("resource_id", dict_type(DataType::UInt32), false),
+        Field::new("resource_type", dict_type(DataType::UInt32), false),
+        Field::new("policy_id", dict_type(DataType::UInt32), false),
+        Field::new("state", dict_type(DataType::UInt8), false),
+        Field::new("effect", dict_type(DataType::UInt32), false),
+        Field::new("reason", DataType::Utf8, true),
+    ]));
+    let columns: Vec<ArrayRef> = vec![
+        ids.finish(k_id)?,
+        types.finish(k_type)?,
+        policy_ids.finish(k_policy)?,
+        Arc::new(state),
+        effects.finish(k_effect)?,
+        Arc::new(reason),
+    ];
+    let batch = RecordBatch::try_new(schema.clone(), columns)?;
+    PyTable::try_new(vec![batch], schema).map_err(|e| {
+        arrow_schema::ArrowError::ExternalError(Box::new(std::io::Error::other(e.to_string())))
+    })
+}
