@@ -1,5 +1,7 @@
 """Type stubs for the Rust extension `azsecmap._core`."""
 
+from typing import Any
+
 __version__: str
 
 class Policy:

@@ -67,7 +67,9 @@ class Resources:
             try:
                 lines.append(json.dumps(record, allow_nan=False))
             except (TypeError, ValueError, RecursionError) as exc:
-                raise ResourceError(f"record {i} is not JSON-serialisable: {exc}", f"/{i - 1}")
+                raise ResourceError(
+                    f"record {i} is not JSON-serialisable: {exc}", f"/{i - 1}"
+                ) from None
         return cls("ndjson", "\n".join(lines).encode(), "<records>")
 
     def _load_identity(self) -> tuple[list[str], list[str], list[LoadError]]:
