@@ -26,6 +26,10 @@ fn case_files(dir: &Path, out: &mut Vec<PathBuf>) {
     paths.sort();
     for p in paths {
         if p.is_dir() {
+            // Multi-resource (batch) cases have their own runner.
+            if p.file_name().is_some_and(|n| n == "batch") {
+                continue;
+            }
             case_files(&p, out);
         } else if p.extension().is_some_and(|e| e == "json") {
             out.push(p);

@@ -227,15 +227,20 @@ pub fn check(
 }
 
 /// A related resource's name matches `wanted`: its own name, or its full name when `wanted`
-/// holds a `/` (`server/default`).
+/// holds a `/` (`server/default`); a `?` segment matches any name (the docs' way to fetch
+/// every child of one parent, e.g. `NetworkWatcher_eastus/?`).
 fn name_matches(doc: &Value, wanted: &str) -> bool {
     let own = doc.get("name").and_then(Value::as_str).unwrap_or_default();
-    let last = own.rsplit('/').next().unwrap_or(own);
+    let segments_match = |have: &str| {
+        let h: Vec<&str> = have.split('/').collect();
+        let w: Vec<&str> = wanted.split('/').collect();
+        h.len() == w.len() && h.iter().zip(&w).all(|(a, b)| *b == "?" || str_eq_ci(a, b))
+    };
     if wanted.contains('/') {
-        crate::field::full_name(doc).is_some_and(|f| str_eq_ci(&f, wanted))
-            || str_eq_ci(own, wanted)
+        crate::field::full_name(doc).is_some_and(|f| segments_match(&f)) || segments_match(own)
     } else {
-        str_eq_ci(last, wanted)
+        let last = own.rsplit('/').next().unwrap_or(own);
+        wanted == "?" || str_eq_ci(last, wanted)
     }
 }
 

@@ -398,10 +398,7 @@ fn decide(
             match applies(&policy.condition, entry.considered, &ev, true) {
                 Ok(false) => return (State::NotApplicable, None),
                 Err(e) => Err(e),
-                Ok(true) if entry.kind == EffectKind::Manual => Ok((
-                    State::Unknown,
-                    Some("a manual policy: compliance is attested, not evaluated from resource state".into()),
-                )),
+                Ok(true) if entry.kind == EffectKind::Manual => Ok(manual_state(policy)),
                 Ok(true) => ev.eval(&policy.condition, None).map(|m| {
                     if m {
                         let reason = options.reasons.then(|| explain(policy, doc, &options.eval));
@@ -440,4 +437,29 @@ fn explain(policy: &BoundPolicy, doc: &Value, options: &EvalOptions) -> Option<S
         texts.join("; ")
     };
     Some(line)
+}
+
+/// A manual policy's state: its `details.defaultState` (effect-manual docs: `Unknown` unless
+/// the definition says otherwise), since compliance is attested, not read from resources.
+fn manual_state(policy: &BoundPolicy) -> (State, Option<String>) {
+    let default = policy
+        .definition
+        .details
+        .as_ref()
+        .and_then(|d| d.as_object())
+        .and_then(|d| {
+            d.iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case("defaultState"))
+        })
+        .and_then(|(_, v)| v.as_str())
+        .map(str::to_ascii_lowercase);
+    let why = "a manual policy: compliance is attested, not evaluated from resource state";
+    match default.as_deref() {
+        Some("compliant") => (State::Compliant, None),
+        Some("noncompliant") => (
+            State::NonCompliant,
+            Some(format!("{why}; its default state is non-compliant")),
+        ),
+        _ => (State::Unknown, Some(why.to_string())),
+    }
 }

@@ -347,6 +347,22 @@ impl PolicyDefinition {
         walk_exprs(&self.condition, &mut |e, _| {
             collect_field_calls(e, &mut texts)
         });
+        if let Some(x) = &self.existence {
+            if let Some(c) = &x.condition {
+                walk_exprs(c, &mut |e, _| collect_field_calls(e, &mut texts));
+            }
+            let operands = [
+                Some(&x.related_type),
+                x.name.as_ref(),
+                x.resource_group_name.as_ref(),
+                x.existence_scope.as_ref(),
+            ];
+            for o in operands.into_iter().flatten() {
+                if let Operand::Expr(e) = o {
+                    collect_field_calls(e, &mut texts);
+                }
+            }
+        }
         for t in texts {
             if let Ok(f) = FieldRef::resolve(&t, aliases) {
                 self.expression_fields.insert(t, f);

@@ -1,0 +1,127 @@
+//! Runs the multi-resource case corpus (`tests/cases/batch/*.json`) through the batch engine:
+//! resources go through the pack's projection, as in production. pytest runs the same files
+//! through `azsecmap.evaluate`.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+
+use azsecmap_core::batch::store::ResourceStore;
+use azsecmap_core::batch::{evaluate_pack, BatchOptions, PreparedPack};
+use azsecmap_core::policy::PolicyDefinition;
+use serde_json::Value;
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn data_dir() -> Option<PathBuf> {
+    let dir = std::env::var_os("AZSECMAP_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("../shared/data"));
+    dir.join("azure-policy").is_dir().then_some(dir)
+}
+
+fn run(case: &Value, data: Option<&Path>) -> Result<Option<Vec<String>>, String> {
+    let policy = match (
+        case.get("policy"),
+        case.get("policy_file").and_then(Value::as_str),
+    ) {
+        (Some(p), _) => p.clone(),
+        (None, Some(rel)) => {
+            let Some(d) = data else { return Ok(None) };
+            serde_json::from_str(&std::fs::read_to_string(d.join(rel)).map_err(|e| e.to_string())?)
+                .map_err(|e| e.to_string())?
+        }
+        _ => return Err("no policy".into()),
+    };
+    let def = PolicyDefinition::from_value(&policy, "case").map_err(|e| e.to_string())?;
+    let params = case
+        .get("parameters")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    let bound = def.bind(&params).map_err(|e| e.to_string())?;
+    let pack = PreparedPack::new(vec![bound]);
+    let mut ndjson = Vec::new();
+    for r in case["resources"].as_array().ok_or("no resources")? {
+        ndjson.extend(serde_json::to_vec(r).unwrap());
+        ndjson.push(b'\n');
+    }
+    let mut store = ResourceStore::default();
+    store.extend_ndjson(&ndjson, 1, &pack.projection);
+    if !store.errors.is_empty() {
+        return Err(format!("load errors: {:?}", store.errors));
+    }
+    let options = BatchOptions {
+        include_not_applicable: true,
+        ..BatchOptions::default()
+    };
+    let results =
+        evaluate_pack(&pack, &store, &options, &AtomicBool::new(false)).map_err(|_| "cancelled")?;
+    let expected = case["expected"].as_object().ok_or("no expected")?;
+    let mut problems = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for i in 0..results.len() {
+        let doc = &store.docs[results.resource[i] as usize];
+        let id = doc["id"].as_str().unwrap_or_default().to_string();
+        let got = results.state[i].as_str();
+        seen.insert(id.clone());
+        match expected.get(&id).and_then(Value::as_str) {
+            Some(want) if want == got => {}
+            Some(want) => problems.push(format!(
+                "`{id}`: expected {want}, got {got} ({})",
+                results.reason[i].clone().unwrap_or_default()
+            )),
+            None => problems.push(format!("`{id}`: not in expected (got {got})")),
+        }
+    }
+    for id in expected.keys() {
+        if !seen.contains(id) {
+            problems.push(format!("`{id}`: no result row"));
+        }
+    }
+    Ok(Some(problems))
+}
+
+#[test]
+fn batch_case_corpus() {
+    let dir = repo_root().join("tests/cases/batch");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "json"))
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    let data = data_dir();
+    let (mut passed, mut skipped) = (0, 0);
+    let mut failures = Vec::new();
+    for f in &files {
+        let doc: Value = serde_json::from_str(&std::fs::read_to_string(f).unwrap()).unwrap();
+        for case in doc["cases"].as_array().unwrap() {
+            let name = format!(
+                "{}::{}",
+                f.file_name().unwrap().to_string_lossy(),
+                case["name"].as_str().unwrap_or("?")
+            );
+            match run(case, data.as_deref()) {
+                Ok(None) => skipped += 1,
+                Ok(Some(p)) if p.is_empty() => passed += 1,
+                Ok(Some(p)) => failures.push(format!("{name}:\n    {}", p.join("\n    "))),
+                Err(e) => failures.push(format!("{name}: {e}")),
+            }
+        }
+    }
+    println!(
+        "batch corpus: {passed} passed, {} failed, {skipped} skipped (no ../shared/data)",
+        failures.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} case(s) failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
