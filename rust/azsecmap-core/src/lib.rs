@@ -14,6 +14,7 @@ pub mod path;
 pub mod policy;
 pub mod projection;
 pub mod rule;
+pub mod sample;
 pub mod tag_support;
 
 pub use error::{EvaluationError, PolicyError};

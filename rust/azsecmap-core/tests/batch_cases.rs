@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
 use azsecmap_core::batch::store::ResourceStore;
-use azsecmap_core::batch::{evaluate_pack, BatchOptions, PreparedPack};
+use azsecmap_core::batch::{evaluate_pack, evaluate_stream, BatchOptions, PreparedPack};
 use azsecmap_core::policy::PolicyDefinition;
 use serde_json::Value;
 
@@ -58,6 +58,44 @@ fn run(case: &Value, data: Option<&Path>) -> Result<Option<Vec<String>>, String>
     };
     let results =
         evaluate_pack(&pack, &store, &options, &AtomicBool::new(false)).map_err(|_| "cancelled")?;
+    // The streaming path (one line per block, existence checks deferred) must agree.
+    let mut streamed: Vec<(String, &'static str)> = Vec::new();
+    evaluate_stream(
+        &pack,
+        &mut ndjson.as_slice(),
+        1,
+        &options,
+        &AtomicBool::new(false),
+        &mut |docs, r| {
+            for i in 0..r.len() {
+                let id = docs[r.resource[i] as usize]["id"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+                streamed.push((id, r.state[i].as_str()));
+            }
+        },
+    )
+    .map_err(|e| e.to_string())?
+    .map_err(|_| "cancelled")?;
+    let mut in_memory: Vec<(String, &'static str)> = (0..results.len())
+        .map(|i| {
+            (
+                store.docs[results.resource[i] as usize]["id"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+                results.state[i].as_str(),
+            )
+        })
+        .collect();
+    streamed.sort();
+    in_memory.sort();
+    if streamed != in_memory {
+        return Ok(Some(vec![format!(
+            "streaming disagrees: {streamed:?} vs {in_memory:?}"
+        )]));
+    }
     let expected = case["expected"].as_object().ok_or("no expected")?;
     let mut problems = Vec::new();
     let mut seen = std::collections::HashSet::new();

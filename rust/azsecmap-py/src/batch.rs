@@ -12,7 +12,9 @@ use arrow_array::types::{UInt32Type, UInt8Type};
 use arrow_array::{ArrayRef, DictionaryArray, RecordBatch, StringArray, UInt32Array, UInt8Array};
 use arrow_schema::{DataType, Field, Schema};
 use azsecmap_core::batch::store::ResourceStore;
-use azsecmap_core::batch::{evaluate_pack, BatchOptions, BatchResults, PreparedPack, State};
+use azsecmap_core::batch::{
+    evaluate_pack, evaluate_stream, BatchOptions, BatchResults, PreparedPack, State,
+};
 use azsecmap_core::policy::BoundPolicy;
 use azsecmap_core::projection::Projection;
 use pyo3::exceptions::{PyKeyboardInterrupt, PyRuntimeError};
@@ -170,6 +172,7 @@ fn bind_all(
 }
 
 /// Evaluate policies on resources: `(table, load errors, policy errors, resource count)`.
+/// NDJSON is evaluated block by block (streaming); a JSON array is read whole.
 #[pyfunction]
 #[pyo3(signature = (policies, parameters_json, kind, source, options_json))]
 pub fn evaluate(
@@ -204,20 +207,74 @@ pub fn evaluate(
     let (bound, policy_errors) = bind_all(&policies, &params);
     drop(policies);
     let pack = PreparedPack::new(bound);
-    let store = load(py, kind, &source, &pack.projection)?;
-    let (results, store, pack) = run_interruptible(py, move |cancel| {
-        let r = evaluate_pack(&pack, &store, &options, cancel);
-        (r, store, pack)
+    let schema = schema();
+    if kind == "json" {
+        let store = load(py, kind, &source, &pack.projection)?;
+        let (results, store, pack) = run_interruptible(py, move |cancel| {
+            let r = evaluate_pack(&pack, &store, &options, cancel);
+            (r, store, pack)
+        })?;
+        let results =
+            results.map_err(|_| PyKeyboardInterrupt::new_err("evaluation interrupted"))?;
+        let batch = to_batch(&results, &store.docs, &pack, &schema).map_err(arrow_err)?;
+        let table = PyTable::try_new(vec![batch], schema)?;
+        let errors = store
+            .errors
+            .iter()
+            .map(|e| (e.line, e.message.clone()))
+            .collect();
+        return Ok((table, errors, policy_errors, store.docs.len()));
+    }
+    let outcome = run_interruptible(py, |cancel| {
+        let mut batches = Vec::new();
+        let mut arrow_error = None;
+        let mut on_block =
+            |docs: &[Value], r: BatchResults| match to_batch(&r, docs, &pack, &schema) {
+                Ok(b) => batches.push(b),
+                Err(e) => arrow_error = Some(e),
+            };
+        let run = match &source {
+            Source::Path(p) => std::fs::File::open(p).and_then(|mut f| {
+                evaluate_stream(&pack, &mut f, BLOCK_BYTES, &options, cancel, &mut on_block)
+            }),
+            Source::Bytes(b) => evaluate_stream(
+                &pack,
+                &mut b.as_slice(),
+                BLOCK_BYTES,
+                &options,
+                cancel,
+                &mut on_block,
+            ),
+        };
+        (run, batches, arrow_error)
     })?;
-    let results = results.map_err(|_| PyKeyboardInterrupt::new_err("evaluation interrupted"))?;
-    let table =
-        to_arrow(&results, &store, &pack).map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
-    let load_errors = store
+    let (run, batches, arrow_error) = outcome;
+    if let Some(e) = arrow_error {
+        return Err(arrow_err(e));
+    }
+    let summary = match run {
+        Err(e) => {
+            return Err(raise(
+                py,
+                "ResourceError",
+                &format!("cannot read file: {e}"),
+                Some(""),
+            ))
+        }
+        Ok(Err(_)) => return Err(PyKeyboardInterrupt::new_err("evaluation interrupted")),
+        Ok(Ok(s)) => s,
+    };
+    let table = PyTable::try_new(batches, schema)?;
+    let errors = summary
         .errors
-        .iter()
-        .map(|e| (e.line, e.message.clone()))
+        .into_iter()
+        .map(|e| (e.line, e.message))
         .collect();
-    Ok((table, load_errors, policy_errors, store.docs.len()))
+    Ok((table, errors, policy_errors, summary.resources))
+}
+
+fn arrow_err(e: arrow_schema::ArrowError) -> PyErr {
+    PyRuntimeError::new_err(e.to_string())
 }
 
 /// Dictionary-encode `values(i)` for the keys in `keys_of`, deduplicating the dictionary.
@@ -257,11 +314,24 @@ fn dict_type(key: DataType) -> DataType {
     DataType::Dictionary(Box::new(key), Box::new(DataType::Utf8))
 }
 
-fn to_arrow(
+fn schema() -> Arc<Schema> {
+    Arc::new(Schema::new(vec![
+        Field::new("resource_id", dict_type(DataType::UInt32), false),
+        Field::new("resource_type", dict_type(DataType::UInt32), false),
+        Field::new("policy_id", dict_type(DataType::UInt32), false),
+        Field::new("state", dict_type(DataType::UInt8), false),
+        Field::new("effect", dict_type(DataType::UInt32), false),
+        Field::new("reason", DataType::Utf8, true),
+    ]))
+}
+
+/// One record batch for the rows of `results`, whose resource indices point into `docs`.
+fn to_batch(
     results: &BatchResults,
-    store: &ResourceStore,
+    docs: &[Value],
     pack: &PreparedPack,
-) -> Result<PyTable, arrow_schema::ArrowError> {
+    schema: &Arc<Schema>,
+) -> Result<RecordBatch, arrow_schema::ArrowError> {
     let n = results.len();
     let str_of = |d: &Value, k: &str| {
         d.get(k)
@@ -269,10 +339,9 @@ fn to_arrow(
             .unwrap_or_default()
             .to_string()
     };
-    // Resource ids and types: one dictionary key per resource, computed once.
     let mut ids = DictBuilder::new();
     let mut types = DictBuilder::new();
-    let mut id_key: Vec<Option<(u32, u32)>> = vec![None; store.docs.len()];
+    let mut id_key: Vec<Option<(u32, u32)>> = vec![None; docs.len()];
     let mut policy_ids = DictBuilder::new();
     let mut effects = DictBuilder::new();
     let policy_key: Vec<(u32, u32)> = pack
@@ -290,13 +359,12 @@ fn to_arrow(
     let mut k_policy = Vec::with_capacity(n);
     let mut k_effect = Vec::with_capacity(n);
     for (&r, &p) in results.resource.iter().zip(&results.policy) {
-        let slot = id_key.get_mut(r as usize);
-        let (ki, kt) = match slot {
+        let (ki, kt) = match id_key.get_mut(r as usize) {
             Some(Some(k)) => *k,
-            Some(s) => {
-                let doc = store.docs.get(r as usize).unwrap_or(&Value::Null);
+            Some(slot) => {
+                let doc = docs.get(r as usize).unwrap_or(&Value::Null);
                 let k = (ids.key(&str_of(doc, "id")), types.key(&str_of(doc, "type")));
-                *s = Some(k);
+                *slot = Some(k);
                 k
             }
             None => (0, 0),
@@ -319,14 +387,6 @@ fn to_arrow(
             .map(Option::as_deref)
             .collect::<Vec<_>>(),
     );
-    let schema = Arc::new(Schema::new(vec![
-        Field::new("resource_id", dict_type(DataType::UInt32), false),
-        Field::new("resource_type", dict_type(DataType::UInt32), false),
-        Field::new("policy_id", dict_type(DataType::UInt32), false),
-        Field::new("state", dict_type(DataType::UInt8), false),
-        Field::new("effect", dict_type(DataType::UInt32), false),
-        Field::new("reason", DataType::Utf8, true),
-    ]));
     let columns: Vec<ArrayRef> = vec![
         ids.finish(k_id)?,
         types.finish(k_type)?,
@@ -335,8 +395,5 @@ fn to_arrow(
         effects.finish(k_effect)?,
         Arc::new(reason),
     ];
-    let batch = RecordBatch::try_new(schema.clone(), columns)?;
-    PyTable::try_new(vec![batch], schema).map_err(|e| {
-        arrow_schema::ArrowError::ExternalError(Box::new(std::io::Error::other(e.to_string())))
-    })
+    RecordBatch::try_new(schema.clone(), columns)
 }

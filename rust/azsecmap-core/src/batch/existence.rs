@@ -36,6 +36,52 @@ pub struct RelatedIndex {
     pub types: HashMap<String, TypeIndex>,
 }
 
+/// The resources of the related types, kept apart from the resources being evaluated so that
+/// a tenant can be evaluated block by block while existence checks see all of it.
+#[derive(Debug, Default)]
+pub struct RelatedSet {
+    /// The related resources (projected).
+    pub docs: Vec<Value>,
+    /// Their index.
+    pub index: RelatedIndex,
+    types: Vec<String>,
+}
+
+impl RelatedSet {
+    /// An empty set looking for `types` (lower-cased).
+    pub fn new(types: &[String]) -> Self {
+        Self {
+            docs: Vec::new(),
+            index: RelatedIndex::build(&[], types),
+            types: types.to_vec(),
+        }
+    }
+
+    /// Keep the documents of the related types among `docs`.
+    pub fn collect(&mut self, docs: &[Value]) {
+        if self.types.is_empty() {
+            return;
+        }
+        for d in docs {
+            if resource_type(d)
+                .is_some_and(|t| self.types.iter().any(|x| x.eq_ignore_ascii_case(t)))
+            {
+                self.docs.push(d.clone());
+            }
+        }
+    }
+
+    /// Index what was collected.
+    pub fn finish(&mut self) {
+        self.index = RelatedIndex::build(&self.docs, &self.types);
+    }
+
+    /// The related types looked for.
+    pub fn types(&self) -> &[String] {
+        &self.types
+    }
+}
+
 /// The subscription id and resource group of a resource id (lower-cased; empty when absent).
 pub fn scope_of(id: &str) -> (String, String) {
     let mut sub = String::new();
@@ -125,8 +171,7 @@ pub enum Existence {
 pub fn check(
     spec: &ExistenceDef,
     primary: &Value,
-    docs: &[Value],
-    related: &RelatedIndex,
+    related: &RelatedSet,
     env: &Env<'_>,
     pointer: &str,
 ) -> Result<Existence, crate::EvaluationError> {
@@ -144,7 +189,8 @@ pub fn check(
         }
     };
     let lower_type = related_type.to_ascii_lowercase();
-    let Some(ti) = related.types.get(&lower_type).filter(|t| t.count > 0) else {
+    let docs = &related.docs;
+    let Some(ti) = related.index.types.get(&lower_type).filter(|t| t.count > 0) else {
         return Ok(Existence::Unknown(format!(
             "the input holds no `{related_type}` resources, so the existence check cannot be decided"
         )));

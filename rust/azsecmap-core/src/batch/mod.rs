@@ -22,7 +22,7 @@ use crate::rule::eval::{Env, EvalOptions, Evaluator};
 use crate::rule::{Cond, CountSource, FieldSpec};
 use crate::tag_support;
 use applicability::{applies, type_probe, Considered};
-use existence::{Existence, RelatedIndex};
+use existence::{Existence, RelatedSet};
 use store::ResourceStore;
 
 /// A pair's compliance state.
@@ -283,27 +283,70 @@ impl BatchResults {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Cancelled;
 
-/// Evaluate every policy of `pack` on every resource of `store`.
+/// Evaluate every policy of `pack` on every resource of `store` (all in memory).
 pub fn evaluate_pack(
     pack: &PreparedPack,
     store: &ResourceStore,
     options: &BatchOptions,
     cancel: &AtomicBool,
 ) -> Result<BatchResults, Cancelled> {
-    let related = RelatedIndex::build(&store.docs, &pack.related_types);
-    // Type index: distinct types → candidate policies.
-    let mut by_type: HashMap<String, Vec<u32>> = HashMap::new();
-    for doc in &store.docs {
+    let mut related = RelatedSet::new(&pack.related_types);
+    related.collect(&store.docs);
+    related.finish();
+    let mut types = TypeIndex::default();
+    evaluate_block(
+        pack,
+        &store.docs,
+        &related,
+        &mut types,
+        options,
+        Phase::All,
+        cancel,
+    )
+}
+
+/// Which policies a block evaluation decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Every policy.
+    All,
+    /// Streaming, first pass: every policy but the existence ones that apply to the type
+    /// (those wait until every related resource has been seen).
+    Stream,
+    /// Streaming, last pass: only the deferred existence policies.
+    Deferred,
+}
+
+/// Candidate policies per resource type, filled as types are met.
+#[derive(Debug, Default)]
+pub struct TypeIndex {
+    by_type: HashMap<String, Vec<u32>>,
+}
+
+/// Evaluate `pack` on one block of resources; existence checks look in `related`. Row
+/// resource indices are positions in `docs`.
+pub fn evaluate_block(
+    pack: &PreparedPack,
+    docs: &[Value],
+    related: &RelatedSet,
+    types: &mut TypeIndex,
+    options: &BatchOptions,
+    phase: Phase,
+    cancel: &AtomicBool,
+) -> Result<BatchResults, Cancelled> {
+    for doc in docs {
         let t = resource_type(doc).unwrap_or_default();
-        if !by_type.contains_key(t) {
-            by_type.insert(t.to_string(), pack.candidates_for(t, &options.eval));
+        if !types.by_type.contains_key(t) {
+            types
+                .by_type
+                .insert(t.to_string(), pack.candidates_for(t, &options.eval));
         }
     }
+    let by_type = &types.by_type;
     let all: Vec<u32> = (0..pack.entries.len())
         .filter_map(|i| u32::try_from(i).ok())
         .collect();
-    let chunks: Vec<BatchResults> = store
-        .docs
+    let chunks: Vec<BatchResults> = docs
         .par_chunks(1024)
         .enumerate()
         .map(|(chunk_no, chunk)| {
@@ -317,7 +360,7 @@ pub fn evaluate_pack(
                 };
                 let t = resource_type(doc).unwrap_or_default();
                 let candidates = by_type.get(t).map_or(&[][..], Vec::as_slice);
-                if options.include_not_applicable {
+                if options.include_not_applicable && phase != Phase::Deferred {
                     for &p in &all {
                         if !candidates.contains(&p) {
                             out.push(r, p, State::NotApplicable, None);
@@ -328,7 +371,13 @@ pub fn evaluate_pack(
                     let Some(entry) = pack.entries.get(p as usize) else {
                         continue;
                     };
-                    let (state, reason) = decide(entry, doc, store, &related, options);
+                    let existence = entry.kind == EffectKind::Existence;
+                    match phase {
+                        Phase::Stream if existence => continue,
+                        Phase::Deferred if !existence => continue,
+                        _ => {}
+                    }
+                    let (state, reason) = decide(entry, doc, related, options);
                     let keep = match state {
                         State::NotApplicable => options.include_not_applicable,
                         State::Compliant => !options.only_failing,
@@ -349,12 +398,26 @@ pub fn evaluate_pack(
     Ok(results)
 }
 
+impl TypeIndex {
+    /// True when an existence policy can apply to the type of `doc` (so the document must be
+    /// kept for the deferred pass). Call after the block holding `doc` was evaluated.
+    pub fn needs_existence(&self, pack: &PreparedPack, doc: &Value) -> bool {
+        let t = resource_type(doc).unwrap_or_default();
+        self.by_type.get(t).is_some_and(|c| {
+            c.iter().any(|&p| {
+                pack.entries
+                    .get(p as usize)
+                    .is_some_and(|e| e.kind == EffectKind::Existence)
+            })
+        })
+    }
+}
+
 /// Decide one pair.
 fn decide(
     entry: &PackEntry,
     doc: &Value,
-    store: &ResourceStore,
-    related: &RelatedIndex,
+    related: &RelatedSet,
     options: &BatchOptions,
 ) -> (State, Option<String>) {
     let policy = &entry.policy;
@@ -386,7 +449,7 @@ fn decide(
                         Some("existence effect without `details`".into()),
                     );
                 };
-                existence::check(spec, doc, &store.docs, related, &env, pointer).map(|x| match x {
+                existence::check(spec, doc, related, &env, pointer).map(|x| match x {
                     Existence::Found => (State::Compliant, None),
                     Existence::Missing(m) => (State::NonCompliant, Some(m)),
                     Existence::Unknown(m) => (State::Unknown, Some(m)),
@@ -462,4 +525,81 @@ fn manual_state(policy: &BoundPolicy) -> (State, Option<String>) {
         ),
         _ => (State::Unknown, Some(why.to_string())),
     }
+}
+
+/// What a streaming run produced besides its result blocks.
+#[derive(Debug, Default)]
+pub struct StreamSummary {
+    /// Resources evaluated.
+    pub resources: usize,
+    /// Lines that were not resources.
+    pub errors: Vec<store::LoadError>,
+}
+
+/// Evaluate NDJSON from `reader` block by block without holding the tenant in memory: each
+/// block is parsed through the pack's projection, evaluated, and handed to `on_block` with its
+/// documents; resources that existence policies apply to are kept (projected) until every
+/// related resource has been seen, then evaluated and handed over last.
+pub fn evaluate_stream(
+    pack: &PreparedPack,
+    reader: &mut dyn std::io::Read,
+    block_bytes: usize,
+    options: &BatchOptions,
+    cancel: &AtomicBool,
+    on_block: &mut dyn FnMut(&[Value], BatchResults),
+) -> Result<Result<StreamSummary, Cancelled>, std::io::Error> {
+    let mut related = RelatedSet::new(&pack.related_types);
+    let mut types = TypeIndex::default();
+    let mut deferred: Vec<Value> = Vec::new();
+    let mut summary = StreamSummary::default();
+    let mut cancelled = false;
+    store::for_each_block(reader, block_bytes, &mut |block, first_line| {
+        let mut st = ResourceStore::default();
+        st.extend_ndjson(block, first_line, &pack.projection);
+        summary.resources += st.docs.len();
+        summary.errors.append(&mut st.errors);
+        related.collect(&st.docs);
+        match evaluate_block(
+            pack,
+            &st.docs,
+            &related,
+            &mut types,
+            options,
+            Phase::Stream,
+            cancel,
+        ) {
+            Ok(r) => on_block(&st.docs, r),
+            Err(Cancelled) => {
+                cancelled = true;
+                return false;
+            }
+        }
+        if !pack.related_types.is_empty() {
+            deferred.extend(
+                st.docs
+                    .into_iter()
+                    .filter(|d| types.needs_existence(pack, d)),
+            );
+        }
+        true
+    })?;
+    if cancelled {
+        return Ok(Err(Cancelled));
+    }
+    if !deferred.is_empty() {
+        related.finish();
+        match evaluate_block(
+            pack,
+            &deferred,
+            &related,
+            &mut types,
+            options,
+            Phase::Deferred,
+            cancel,
+        ) {
+            Ok(r) => on_block(&deferred, r),
+            Err(c) => return Ok(Err(c)),
+        }
+    }
+    Ok(Ok(summary))
 }

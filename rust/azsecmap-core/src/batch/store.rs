@@ -123,40 +123,55 @@ impl ResourceStore {
         projection: &Projection,
         block_bytes: usize,
     ) -> std::io::Result<()> {
-        let mut buf: Vec<u8> = Vec::with_capacity(block_bytes + (1 << 16));
-        let mut line = 1usize;
-        let mut eof = false;
-        let mut target = block_bytes.max(1 << 16);
-        let mut chunk = vec![0u8; 1 << 20];
-        while !eof {
-            // Fill the buffer to about `target` bytes.
-            while buf.len() < target {
-                let n = reader.read(&mut chunk)?;
-                if n == 0 {
-                    eof = true;
-                    break;
-                }
-                buf.extend_from_slice(chunk.get(..n).unwrap_or_default());
-            }
-            let cut = if eof {
-                buf.len()
-            } else {
-                match memchr::memrchr(b'\n', &buf) {
-                    Some(p) => p + 1,
-                    None => {
-                        // One line longer than the block: read further before cutting.
-                        target = target.saturating_mul(2);
-                        continue;
-                    }
-                }
-            };
-            target = block_bytes.max(1 << 16);
-            let rest = buf.split_off(cut);
-            let lines_in_block = memchr::memchr_iter(b'\n', &buf).count();
-            self.extend_ndjson(&buf, line, projection);
-            line += lines_in_block;
-            buf = rest;
-        }
-        Ok(())
+        for_each_block(reader, block_bytes, &mut |block, first_line| {
+            self.extend_ndjson(block, first_line, projection);
+            true
+        })
     }
+}
+
+/// Call `f(block, first_line)` for consecutive blocks of whole NDJSON lines of about
+/// `block_bytes` each; stop early when `f` returns false.
+pub fn for_each_block(
+    reader: &mut dyn std::io::Read,
+    block_bytes: usize,
+    f: &mut dyn FnMut(&[u8], usize) -> bool,
+) -> std::io::Result<()> {
+    let block_bytes = block_bytes.max(1);
+    let mut buf: Vec<u8> = Vec::with_capacity(block_bytes + (1 << 20));
+    let mut chunk = vec![0u8; 1 << 20];
+    let mut line = 1usize;
+    let mut eof = false;
+    let mut target = block_bytes;
+    while !eof {
+        while buf.len() < target {
+            let n = reader.read(&mut chunk)?;
+            if n == 0 {
+                eof = true;
+                break;
+            }
+            buf.extend_from_slice(chunk.get(..n).unwrap_or_default());
+        }
+        let cut = if eof {
+            buf.len()
+        } else {
+            match memchr::memrchr(b'\n', &buf) {
+                Some(p) => p + 1,
+                None => {
+                    // One line longer than the block: read further before cutting.
+                    target = target.saturating_mul(2);
+                    continue;
+                }
+            }
+        };
+        target = block_bytes;
+        let rest = buf.split_off(cut);
+        let lines_in_block = memchr::memchr_iter(b'\n', &buf).count();
+        if !buf.is_empty() && !f(&buf, line) {
+            return Ok(());
+        }
+        line += lines_in_block;
+        buf = rest;
+    }
+    Ok(())
 }

@@ -113,6 +113,30 @@ impl Doc<'_> {
     pub fn location_tags(&mut self) {
         self.location();
         self.tags();
+        self.system_data();
+    }
+
+    /// `"systemData"` on 60% of documents (newer api-versions return it).
+    pub fn system_data(&mut self) {
+        if !self.rng.pct(60) {
+            return;
+        }
+        let created = self.timestamp();
+        let modified = self.timestamp();
+        let r = &mut self.rng;
+        let (by, by_type) = if r.pct(60) {
+            (format!("{}@contoso.example", self.blk.team), "User")
+        } else {
+            (guid(r.next_u64()), "Application")
+        };
+        let w = &mut *self.w;
+        w.ko("systemData")
+            .ks("createdBy", &by)
+            .ks("createdByType", by_type);
+        w.ks("createdAt", &created).ks("lastModifiedBy", &by);
+        w.ks("lastModifiedByType", by_type)
+            .ks("lastModifiedAt", &modified)
+            .end();
     }
 
     /// `"tags": {...}` with 0–6 tags; `env`, `owner`, `costCenter` are the common ones.
@@ -135,13 +159,21 @@ impl Doc<'_> {
             w.kf("costCenter", format_args!("CC-{}", 1000 + r.below(90) * 10));
             n += 1;
         }
-        let extra: [(&str, u32); 5] =
-            [("app", 35), ("team", 30), ("project", 20), ("dataClassification", 15), ("createdBy", 10)];
+        let extra: [(&str, u32); 5] = [
+            ("app", 35),
+            ("team", 30),
+            ("project", 20),
+            ("dataClassification", 15),
+            ("createdBy", 10),
+        ];
         for (k, p) in extra {
             if n < 6 && r.pct(p) {
                 match k {
                     "dataClassification" => {
-                        w.ks(k, r.pick(&["public", "internal", "confidential", "restricted"]));
+                        w.ks(
+                            k,
+                            r.pick(&["public", "internal", "confidential", "restricted"]),
+                        );
                     }
                     "createdBy" => {
                         w.ks(k, r.pick(&["terraform", "bicep", "portal", "pipeline"]));
@@ -222,12 +254,28 @@ impl Doc<'_> {
         w.ka("privateEndpointConnections");
         if on {
             let leaf = parent_id.rsplit('/').next().unwrap_or("res");
-            w.obj().kf("id", format_args!("{parent_id}/privateEndpointConnections/pe-{leaf}"));
+            // `.../providers/<Namespace>/<type>/<name>` -> `<Namespace>/<type>`.
+            let provider = parent_id.rsplit_once("/providers/").map_or("", |(_, p)| p);
+            let parent_type = provider.rsplit_once('/').map_or(provider, |(t, _)| t);
+            w.obj().kf(
+                "id",
+                format_args!("{parent_id}/privateEndpointConnections/pe-{leaf}"),
+            );
+            w.kf("name", format_args!("pe-{leaf}"));
+            w.kf(
+                "type",
+                format_args!("{parent_type}/privateEndpointConnections"),
+            );
             w.ko("properties");
-            let pe = self.blk.id("Microsoft.Network/privateEndpoints", &format!("pe-{leaf}"));
+            let pe = self
+                .blk
+                .id("Microsoft.Network/privateEndpoints", &format!("pe-{leaf}"));
             w.kref("privateEndpoint", &pe);
-            w.ko("privateLinkServiceConnectionState").ks("status", "Approved");
-            w.ks("description", "Auto-approved").ks("actionsRequired", "None").end();
+            w.ko("privateLinkServiceConnectionState")
+                .ks("status", "Approved");
+            w.ks("description", "Auto-approved")
+                .ks("actionsRequired", "None")
+                .end();
             w.ks("provisioningState", "Succeeded").end().end();
         }
         w.end_arr();
@@ -241,7 +289,10 @@ pub fn location_with(blk: &Block, r: &mut SplitMix64) -> &'static str {
     } else {
         r.below(REGIONS.len() as u64) as usize
     };
-    let (short, display) = REGIONS.get(region).copied().unwrap_or(("westeurope", "West Europe"));
+    let (short, display) = REGIONS
+        .get(region)
+        .copied()
+        .unwrap_or(("westeurope", "West Europe"));
     if r.pct(5) {
         display
     } else {

@@ -13,7 +13,10 @@ pub struct JsonWriter {
 impl JsonWriter {
     /// A writer over an empty buffer with room for `cap` bytes.
     pub fn with_capacity(cap: usize) -> Self {
-        Self { buf: Vec::with_capacity(cap), comma: false }
+        Self {
+            buf: Vec::with_capacity(cap),
+            comma: false,
+        }
     }
 
     /// The bytes written so far.
@@ -106,7 +109,10 @@ impl JsonWriter {
             None => {
                 // INVARIANT: writing into a Vec cannot fail short of a lying Display impl.
                 let _ = std::io::Write::write_fmt(&mut self.buf, args);
-                let dirty = self.buf.get(start..).is_some_and(|t| t.iter().any(|b| needs_escape(*b)));
+                let dirty = self
+                    .buf
+                    .get(start..)
+                    .is_some_and(|t| t.iter().any(|b| needs_escape(*b)));
                 if dirty {
                     let tail = self.buf.split_off(start);
                     escape_into(&mut self.buf, &String::from_utf8_lossy(&tail));
@@ -134,7 +140,8 @@ impl JsonWriter {
                 break;
             }
         }
-        self.buf.extend_from_slice(digits.get(i..).unwrap_or_default());
+        self.buf
+            .extend_from_slice(digits.get(i..).unwrap_or_default());
         self.comma = true;
         self
     }
@@ -142,7 +149,8 @@ impl JsonWriter {
     /// A boolean value.
     pub fn b(&mut self, v: bool) -> &mut Self {
         self.sep();
-        self.buf.extend_from_slice(if v { b"true" } else { b"false" });
+        self.buf
+            .extend_from_slice(if v { b"true" } else { b"false" });
         self.comma = true;
         self
     }

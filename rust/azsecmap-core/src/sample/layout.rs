@@ -14,11 +14,12 @@ pub const BLOCK_LEN: usize = 50;
 pub const BLOCKS_PER_PAIR: u64 = 2_000;
 
 /// What a resource group is for; picks its recipe.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Flavor {
     /// The first block of a subscription: Defender pricings and subscription role assignments.
     SubHead,
     /// VMs with disks, NICs, extensions, a VNet and NSGs.
+    #[default]
     Compute,
     /// App Service sites and their supporting services.
     Web,
@@ -88,7 +89,7 @@ pub enum Slot {
     SubRoleAssignment(u8),
     /// A role assignment at resource-group scope.
     RoleAssignment,
-    /// A self-contained resource (orphan disk, role assignment, public IP, storage account).
+    /// A self-contained resource (orphan disk, role assignment, public IP, storage account, key vault).
     Filler,
     /// A storage account.
     Storage(u8),
@@ -166,7 +167,10 @@ struct Builder {
 
 impl Builder {
     fn new() -> Self {
-        let mut b = Self { r: Recipe::default(), next: 0 };
+        let mut b = Self {
+            r: Recipe::default(),
+            next: 0,
+        };
         b.r.slots.push(Slot::ResourceGroup);
         b
     }
@@ -215,9 +219,12 @@ impl Builder {
     }
     fn vm(&mut self) -> &mut Self {
         let s = self.stack();
-        self.push(Slot::Vm(s)).push(Slot::OsDisk(s)).push(Slot::DataDisk(s, 0));
+        self.push(Slot::Vm(s))
+            .push(Slot::OsDisk(s))
+            .push(Slot::DataDisk(s, 0));
         self.push(Slot::DataDisk(s, 1)).push(Slot::Nic(s));
-        self.push(Slot::VmExtension(s, 0)).push(Slot::VmExtension(s, 1))
+        self.push(Slot::VmExtension(s, 0))
+            .push(Slot::VmExtension(s, 1))
     }
     fn vms(&mut self, n: u8) -> &mut Self {
         (0..n).for_each(|_| {
@@ -276,11 +283,23 @@ fn build(flavor: Flavor) -> Recipe {
             b.kv().storage().storage().vnet().nsg(4).vms(2);
         }
         Flavor::Compute => {
-            b.vnet().nsg(4).nsg(2).vms(4).pips(1).storage().kv().roles(1);
+            b.vnet()
+                .nsg(4)
+                .nsg(2)
+                .vms(4)
+                .pips(1)
+                .storage()
+                .kv()
+                .roles(1);
         }
         Flavor::Web => {
             b.roles(1).storage().kv().sites(8).one(S::Cognitive, None);
-            b.one(S::Redis, Some(T::Redis)).appgw().vnet().nsg(3).storage().pips(1);
+            b.one(S::Redis, Some(T::Redis))
+                .appgw()
+                .vnet()
+                .nsg(3)
+                .storage()
+                .pips(1);
             b.one(S::Postgres, None);
         }
         Flavor::Data => {
@@ -290,15 +309,28 @@ fn build(flavor: Flavor) -> Recipe {
             b.one(S::EventHub, Some(T::EventHub)).sites(2).vms(1);
         }
         Flavor::Kubernetes => {
-            b.vnet().nsg(4).one(S::Aks, Some(T::Aks)).one(S::Aks, Some(T::Aks));
-            b.one(S::Registry, Some(T::Registry)).kv().storage().pips(2).roles(2);
-            b.vms(2).one(S::Postgres, None).one(S::Redis, Some(T::Redis)).nsg(3);
+            b.vnet()
+                .nsg(4)
+                .one(S::Aks, Some(T::Aks))
+                .one(S::Aks, Some(T::Aks));
+            b.one(S::Registry, Some(T::Registry))
+                .kv()
+                .storage()
+                .pips(2)
+                .roles(2);
+            b.vms(2)
+                .one(S::Postgres, None)
+                .one(S::Redis, Some(T::Redis))
+                .nsg(3);
             b.one(S::Cosmos, Some(T::Cosmos));
         }
         Flavor::Integration => {
             b.roles(1).one(S::EventHub, Some(T::EventHub));
-            b.one(S::ServiceBus, Some(T::ServiceBus)).one(S::ServiceBus, None);
-            b.one(S::Cognitive, None).one(S::Cognitive, None).one(S::Cognitive, None);
+            b.one(S::ServiceBus, Some(T::ServiceBus))
+                .one(S::ServiceBus, None);
+            b.one(S::Cognitive, None)
+                .one(S::Cognitive, None)
+                .one(S::Cognitive, None);
             b.sites(4).storage().storage().kv().appgw().sql(2, 1);
             b.one(S::Registry, None).vnet().nsg(2).vms(1);
         }
@@ -354,8 +386,22 @@ pub const REGIONS: [(&str, &str); 12] = [
 ];
 
 const TEAMS: [&str; 16] = [
-    "payments", "identity", "search", "billing", "crm", "analytics", "platform", "mobile",
-    "shop", "hr", "finance", "logistics", "ml", "support", "media", "security",
+    "payments",
+    "identity",
+    "search",
+    "billing",
+    "crm",
+    "analytics",
+    "platform",
+    "mobile",
+    "shop",
+    "hr",
+    "finance",
+    "logistics",
+    "ml",
+    "support",
+    "media",
+    "security",
 ];
 
 /// Per-resource-group context shared by every document of a block.
@@ -376,6 +422,8 @@ pub struct Block {
     /// `/subscriptions/<sub>/resourceGroups/<rg>`.
     pub rg_id: String,
     /// The recipe flavor.
+    #[allow(dead_code)]
+    // read by tests and handy in a debugger; the recipe is what drives output
     pub flavor: Flavor,
     /// The recipe.
     pub recipe: &'static Recipe,
@@ -414,7 +462,13 @@ impl Block {
             r.below(REGIONS.len() as u64) as usize
         };
         let team = r.pick(&TEAMS);
-        let env = r.weighted(&[(45, "prod"), (25, "dev"), (15, "test"), (10, "stage"), (5, "sbx")]);
+        let env = r.weighted(&[
+            (45, "prod"),
+            (25, "dev"),
+            (15, "test"),
+            (10, "stage"),
+            (5, "sbx"),
+        ]);
         let sub_id = guid(key(&[seed, sub, 0x5B5]));
         let tenant_id = guid(key(&[seed, 0x7E4A]));
         let rg = format!("rg-{team}-{}-{env}-{index:05}", flavor.word());

@@ -7,8 +7,14 @@ use super::layout::{guid, Block};
 use super::rng::SplitMix64;
 
 const FACTS: u64 = 0xFAC7;
-const SUBNETS: [&str; 6] =
-    ["snet-app", "snet-data", "snet-web", "snet-pe", "GatewaySubnet", "AzureBastionSubnet"];
+const SUBNETS: [&str; 6] = [
+    "snet-app",
+    "snet-data",
+    "snet-web",
+    "snet-pe",
+    "GatewaySubnet",
+    "AzureBastionSubnet",
+];
 
 /// NSG name of stack `s`.
 pub fn nsg_name(blk: &Block, s: u8) -> String {
@@ -47,8 +53,19 @@ fn rule_count(blk: &Block, s: u8) -> u8 {
 fn cidr(r: &mut SplitMix64) -> String {
     match r.below(3) {
         0 => format!("10.{}.{}.0/24", r.below(250), r.below(250)),
-        1 => format!("{}.{}.{}.0/24", r.range(20, 210), r.below(250), r.below(250)),
-        _ => format!("{}.{}.{}.{}/32", r.range(20, 210), r.below(250), r.below(250), r.range(1, 250)),
+        1 => format!(
+            "{}.{}.{}.0/24",
+            r.range(20, 210),
+            r.below(250),
+            r.below(250)
+        ),
+        _ => format!(
+            "{}.{}.{}.{}/32",
+            r.range(20, 210),
+            r.below(250),
+            r.below(250),
+            r.range(1, 250)
+        ),
     }
 }
 
@@ -106,7 +123,11 @@ fn write_rule(w: &mut JsonWriter, blk: &Block, s: u8, k: u8, nsg_id: &str, ty: O
         T::Ssh => ("allow-ssh", "22", &[], source(&mut r, mgmt)),
         T::Rdp => ("allow-rdp", "3389", &[], source(&mut r, [60, 15, 12, 8, 5])),
         T::Mgmt => {
-            let ps: &[&str] = if r.pct(50) { &["22", "3389"] } else { &["22", "443", "5985-5986"] };
+            let ps: &[&str] = if r.pct(50) {
+                &["22", "3389"]
+            } else {
+                &["22", "443", "5985-5986"]
+            };
             ("allow-mgmt", "", ps, source(&mut r, [70, 0, 30, 0, 0]))
         }
         T::Db => {
@@ -115,9 +136,19 @@ fn write_rule(w: &mut JsonWriter, blk: &Block, s: u8, k: u8, nsg_id: &str, ty: O
         }
         T::App => {
             if r.pct(50) {
-                ("allow-app", "8000-8999", &[], source(&mut r, [40, 40, 20, 0, 0]))
+                (
+                    "allow-app",
+                    "8000-8999",
+                    &[],
+                    source(&mut r, [40, 40, 20, 0, 0]),
+                )
             } else {
-                ("allow-app-ports", "", &["8080", "8443"], source(&mut r, [40, 40, 20, 0, 0]))
+                (
+                    "allow-app-ports",
+                    "",
+                    &["8080", "8443"],
+                    source(&mut r, [40, 40, 20, 0, 0]),
+                )
             }
         }
         T::Any => ("allow-any-in", "*", &[], source(&mut r, [30, 50, 20, 0, 0])),
@@ -133,7 +164,11 @@ fn write_rule(w: &mut JsonWriter, blk: &Block, s: u8, k: u8, nsg_id: &str, ty: O
         T::OutDeny => "Internet",
         _ => r.weighted(&[(60, "*"), (25, "VirtualNetwork"), (15, "10.0.0.0/8")]),
     };
-    let prio = if deny { 4000 + u64::from(k) } else { 100 + 10 * u64::from(k) };
+    let prio = if deny {
+        4000 + u64::from(k)
+    } else {
+        100 + 10 * u64::from(k)
+    };
     w.obj().kf("name", format_args!("{name}-{k}"));
     w.kf("id", format_args!("{nsg_id}/securityRules/{name}-{k}"));
     if let Some(ty) = ty {
@@ -150,21 +185,53 @@ fn write_rule(w: &mut JsonWriter, blk: &Block, s: u8, k: u8, nsg_id: &str, ty: O
     if ports.is_empty() {
         w.ks("destinationPortRange", port);
     }
-    w.ks("sourceAddressPrefix", &src).ks("destinationAddressPrefix", dest);
-    w.ks("access", if deny { "Deny" } else { "Allow" }).ku("priority", prio);
+    w.ks("sourceAddressPrefix", &src)
+        .ks("destinationAddressPrefix", dest);
+    w.ks("access", if deny { "Deny" } else { "Allow" })
+        .ku("priority", prio);
     w.ks("direction", if outbound { "Outbound" } else { "Inbound" });
-    w.kempty("sourcePortRanges").kstrs("destinationPortRanges", ports);
-    w.kempty("sourceAddressPrefixes").kempty("destinationAddressPrefixes");
+    w.kempty("sourcePortRanges")
+        .kstrs("destinationPortRanges", ports);
+    w.kempty("sourceAddressPrefixes")
+        .kempty("destinationAddressPrefixes");
     w.end().end();
 }
 
 /// Default rules every NSG carries (ARM-defined names; descriptions are our own words).
 const DEFAULT_RULES: [(&str, &str, &str, &str, u64, &str); 6] = [
-    ("AllowVnetInBound", "VirtualNetwork", "VirtualNetwork", "Allow", 65000, "Inbound"),
-    ("AllowAzureLoadBalancerInBound", "AzureLoadBalancer", "*", "Allow", 65001, "Inbound"),
+    (
+        "AllowVnetInBound",
+        "VirtualNetwork",
+        "VirtualNetwork",
+        "Allow",
+        65000,
+        "Inbound",
+    ),
+    (
+        "AllowAzureLoadBalancerInBound",
+        "AzureLoadBalancer",
+        "*",
+        "Allow",
+        65001,
+        "Inbound",
+    ),
     ("DenyAllInBound", "*", "*", "Deny", 65500, "Inbound"),
-    ("AllowVnetOutBound", "VirtualNetwork", "VirtualNetwork", "Allow", 65000, "Outbound"),
-    ("AllowInternetOutBound", "*", "Internet", "Allow", 65001, "Outbound"),
+    (
+        "AllowVnetOutBound",
+        "VirtualNetwork",
+        "VirtualNetwork",
+        "Allow",
+        65000,
+        "Outbound",
+    ),
+    (
+        "AllowInternetOutBound",
+        "*",
+        "Internet",
+        "Allow",
+        65001,
+        "Outbound",
+    ),
     ("DenyAllOutBound", "*", "*", "Deny", 65500, "Outbound"),
 ];
 
@@ -179,25 +246,45 @@ pub fn nsg(d: &mut Doc<'_>, s: u8) -> Kind {
     let rg = d.guid();
     let w = &mut *d.w;
     w.kf("etag", format_args!("W/\"{etag}\""));
-    w.ko("properties").ks("provisioningState", "Succeeded").ks("resourceGuid", &rg);
+    w.ko("properties")
+        .ks("provisioningState", "Succeeded")
+        .ks("resourceGuid", &rg);
     w.ka("securityRules");
     for k in 0..rule_count(blk, s) {
         write_rule(w, blk, s, k, &id, None);
     }
     w.end_arr().ka("defaultSecurityRules");
     for (rn, src, dst, access, prio, dir) in DEFAULT_RULES {
-        w.obj().ks("name", rn).kf("id", format_args!("{id}/defaultSecurityRules/{rn}"));
+        w.obj()
+            .ks("name", rn)
+            .kf("id", format_args!("{id}/defaultSecurityRules/{rn}"));
         w.ko("properties").ks("provisioningState", "Succeeded");
-        w.kf("description", format_args!("platform default: {} {}", access.to_lowercase(), dir.to_lowercase()));
-        w.ks("protocol", "*").ks("sourcePortRange", "*").ks("destinationPortRange", "*");
-        w.ks("sourceAddressPrefix", src).ks("destinationAddressPrefix", dst);
-        w.ks("access", access).ku("priority", prio).ks("direction", dir);
+        w.kf(
+            "description",
+            format_args!(
+                "platform default: {} {}",
+                access.to_lowercase(),
+                dir.to_lowercase()
+            ),
+        );
+        w.ks("protocol", "*")
+            .ks("sourcePortRange", "*")
+            .ks("destinationPortRange", "*");
+        w.ks("sourceAddressPrefix", src)
+            .ks("destinationAddressPrefix", dst);
+        w.ks("access", access)
+            .ku("priority", prio)
+            .ks("direction", dir);
         w.end().end();
     }
     w.end_arr();
     if let Some(v) = blk.recipe.vnet_stack {
         let vnet = blk.id("Microsoft.Network/virtualNetworks", &vnet_name(blk, v));
-        w.ka("subnets").obj().kf("id", format_args!("{vnet}/subnets/snet-app")).end().end_arr();
+        w.ka("subnets")
+            .obj()
+            .kf("id", format_args!("{vnet}/subnets/snet-app"))
+            .end()
+            .end_arr();
     }
     w.kb("flushConnection", false).end().end();
     Kind::NetworkSecurityGroup
@@ -233,34 +320,54 @@ pub fn vnet(d: &mut Doc<'_>, s: u8) -> Kind {
     let ddos = d.rng.pct(8);
     let w = &mut *d.w;
     w.kf("etag", format_args!("W/\"{etag}\""));
-    w.ko("properties").ks("provisioningState", "Succeeded").ks("resourceGuid", &rguid);
-    w.ko("addressSpace").ka("addressPrefixes").sf(format_args!("10.{oct}.0.0/16")).end_arr().end();
+    w.ko("properties")
+        .ks("provisioningState", "Succeeded")
+        .ks("resourceGuid", &rguid);
+    w.ko("addressSpace")
+        .ka("addressPrefixes")
+        .sf(format_args!("10.{oct}.0.0/16"))
+        .end_arr()
+        .end();
     w.ko("dhcpOptions").kempty("dnsServers").end();
     w.ka("subnets");
     let nsgs = &blk.recipe.nsg_stacks;
     for (k, sn) in SUBNETS.iter().take(n).enumerate() {
-        w.obj().ks("name", sn).kf("id", format_args!("{id}/subnets/{sn}"));
+        w.obj()
+            .ks("name", sn)
+            .kf("id", format_args!("{id}/subnets/{sn}"));
         w.ks("type", "Microsoft.Network/virtualNetworks/subnets");
         w.ko("properties").ks("provisioningState", "Succeeded");
         w.kf("addressPrefix", format_args!("10.{oct}.{k}.0/24"));
         let gateway = sn.starts_with("Gateway");
         if !gateway && !nsgs.is_empty() && d.rng.pct(78) {
             let ns = nsgs.get(k % nsgs.len()).copied().unwrap_or(s);
-            let nid = blk.id("Microsoft.Network/networkSecurityGroups", &nsg_name(blk, ns));
+            let nid = blk.id(
+                "Microsoft.Network/networkSecurityGroups",
+                &nsg_name(blk, ns),
+            );
             w.kref("networkSecurityGroup", &nid);
         }
         if *sn == "snet-data" && d.rng.pct(50) {
-            w.ka("serviceEndpoints").obj().ks("service", "Microsoft.Storage");
-            w.kstrs("locations", &[blk.region_name()]).ks("provisioningState", "Succeeded");
+            w.ka("serviceEndpoints")
+                .obj()
+                .ks("service", "Microsoft.Storage");
+            w.kstrs("locations", &[blk.region_name()])
+                .ks("provisioningState", "Succeeded");
             w.end().end_arr();
         }
         w.kempty("delegations");
-        let pe = if *sn == "snet-pe" { "Disabled" } else { "Enabled" };
+        let pe = if *sn == "snet-pe" {
+            "Disabled"
+        } else {
+            "Enabled"
+        };
         w.ks("privateEndpointNetworkPolicies", pe);
         w.ks("privateLinkServiceNetworkPolicies", "Enabled");
         w.end().end();
     }
-    w.end_arr().kempty("virtualNetworkPeerings").kb("enableDdosProtection", ddos);
+    w.end_arr()
+        .kempty("virtualNetworkPeerings")
+        .kb("enableDdosProtection", ddos);
     if ddos {
         let plan = format!(
             "/subscriptions/{}/resourceGroups/rg-network-hub/providers/Microsoft.Network/ddosProtectionPlans/ddos-plan",
@@ -282,25 +389,58 @@ pub fn public_ip(d: &mut Doc<'_>, name: &str, attached_to: Option<&str>) -> Kind
     let etag = d.guid();
     let rguid = d.guid();
     let r = &mut d.rng;
-    let ip = format!("{}.{}.{}.{}", r.range(20, 210), r.below(256), r.below(256), r.range(1, 254));
+    let ip = format!(
+        "{}.{}.{}.{}",
+        r.range(20, 210),
+        r.below(256),
+        r.below(256),
+        r.range(1, 254)
+    );
     let idle = r.pick(&[4u64, 4, 4, 10, 30]);
-    let ddos = r.weighted(&[(88, "VirtualNetworkInherited"), (10, "Enabled"), (2, "Disabled")]);
+    let ddos = r.weighted(&[
+        (88, "VirtualNetworkInherited"),
+        (10, "Enabled"),
+        (2, "Disabled"),
+    ]);
     let zones = standard && r.pct(40);
+    let routing_tag = r.pct(5);
     let w = &mut *d.w;
-    w.ko("sku").ks("name", if standard { "Standard" } else { "Basic" }).ks("tier", "Regional").end();
+    w.ko("sku")
+        .ks("name", if standard { "Standard" } else { "Basic" })
+        .ks("tier", "Regional")
+        .end();
     if zones {
         w.kstrs("zones", &["1", "2", "3"]);
     }
     w.kf("etag", format_args!("W/\"{etag}\""));
-    w.ko("properties").ks("provisioningState", "Succeeded").ks("resourceGuid", &rguid);
+    w.ko("properties")
+        .ks("provisioningState", "Succeeded")
+        .ks("resourceGuid", &rguid);
     w.ks("ipAddress", &ip).ks("publicIPAddressVersion", "IPv4");
-    w.ks("publicIPAllocationMethod", if standard { "Static" } else { "Dynamic" });
+    w.ks(
+        "publicIPAllocationMethod",
+        if standard { "Static" } else { "Dynamic" },
+    );
     w.ku("idleTimeoutInMinutes", idle);
     if let Some(cfg) = attached_to {
         w.kref("ipConfiguration", cfg);
     }
-    w.ko("ddosSettings").ks("protectionMode", ddos).end();
-    w.kempty("ipTags").end().end();
+    w.ko("ddosSettings").ks("protectionMode", ddos);
+    if ddos == "Enabled" {
+        let plan = format!(
+            "/subscriptions/{}/resourceGroups/rg-network-hub/providers/Microsoft.Network/ddosProtectionPlans/ddos-plan",
+            blk.sub_id
+        );
+        w.kref("ddosProtectionPlan", &plan);
+    }
+    w.end().ka("ipTags");
+    if routing_tag {
+        w.obj()
+            .ks("ipTagType", "RoutingPreference")
+            .ks("tag", "Internet")
+            .end();
+    }
+    w.end_arr().end().end();
     Kind::PublicIp
 }
 
@@ -311,7 +451,10 @@ pub fn standalone_ip(d: &mut Doc<'_>, s: u8) -> Kind {
     let cfg = d.rng.pct(50).then(|| {
         format!(
             "{}/ipConfigurations/ipconfig1",
-            blk.id("Microsoft.Network/networkInterfaces", &format!("nic-edge-{s:02}"))
+            blk.id(
+                "Microsoft.Network/networkInterfaces",
+                &format!("nic-edge-{s:02}")
+            )
         )
     });
     public_ip(d, &name, cfg.as_deref())
@@ -333,7 +476,9 @@ pub fn appgw_ip(d: &mut Doc<'_>, s: u8) -> Kind {
 }
 
 fn child(w: &mut JsonWriter, gw: &str, coll: &str, name: &str) {
-    w.obj().ks("name", name).kf("id", format_args!("{gw}/{coll}/{name}"));
+    w.obj()
+        .ks("name", name)
+        .kf("id", format_args!("{gw}/{coll}/{name}"));
     w.kf("etag", format_args!("W/\"{coll}-{name}\""));
 }
 
@@ -366,7 +511,9 @@ pub fn appgw(d: &mut Doc<'_>, s: u8) -> Kind {
     if v2 {
         w.kstrs("zones", &["1", "2", "3"]);
     }
-    w.ko("properties").ks("provisioningState", "Succeeded").ks("resourceGuid", &rguid);
+    w.ko("properties")
+        .ks("provisioningState", "Succeeded")
+        .ks("resourceGuid", &rguid);
     w.ko("sku").ks("name", sku).ks("tier", tier);
     if !v2 {
         w.ku("capacity", 2);
@@ -375,66 +522,139 @@ pub fn appgw(d: &mut Doc<'_>, s: u8) -> Kind {
     w.ka("gatewayIPConfigurations");
     child(w, &id, "gatewayIPConfigurations", "appGatewayIpConfig");
     let subnet = app_subnet_id(blk).replace("snet-app", "snet-web");
-    w.ko("properties").ks("provisioningState", "Succeeded").kref("subnet", &subnet).end().end();
+    w.ko("properties")
+        .ks("provisioningState", "Succeeded")
+        .kref("subnet", &subnet)
+        .end()
+        .end();
     w.end_arr().ka("sslCertificates");
     if https {
         child(w, &id, "sslCertificates", "cert-frontend");
         w.ko("properties").ks("provisioningState", "Succeeded");
-        let kv = format!("https://kv-{}-{}.vault.azure.net/secrets/agw-cert", blk.team, blk.env);
+        let kv = format!(
+            "https://kv-{}-{}.vault.azure.net/secrets/agw-cert",
+            blk.team, blk.env
+        );
         w.ks("keyVaultSecretId", &kv).end().end();
     }
-    w.end_arr().kempty("trustedRootCertificates").kempty("trustedClientCertificates");
-    w.kempty("authenticationCertificates").ka("frontendIPConfigurations");
+    w.end_arr()
+        .kempty("trustedRootCertificates")
+        .kempty("trustedClientCertificates");
+    w.kempty("authenticationCertificates")
+        .ka("frontendIPConfigurations");
     child(w, &id, "frontendIPConfigurations", "appGwPublicFrontendIp");
-    w.ko("properties").ks("provisioningState", "Succeeded").ks("privateIPAllocationMethod", "Dynamic");
-    let pip = blk.id("Microsoft.Network/publicIPAddresses", &format!("pip-{name}"));
+    w.ko("properties")
+        .ks("provisioningState", "Succeeded")
+        .ks("privateIPAllocationMethod", "Dynamic");
+    let pip = blk.id(
+        "Microsoft.Network/publicIPAddresses",
+        &format!("pip-{name}"),
+    );
     w.kref("publicIPAddress", &pip).end().end();
     w.end_arr().ka("frontendPorts");
     for (pn, port) in [("port_80", 80), ("port_443", 443)] {
         child(w, &id, "frontendPorts", pn);
-        w.ko("properties").ks("provisioningState", "Succeeded").ku("port", port).end().end();
+        w.ko("properties")
+            .ks("provisioningState", "Succeeded")
+            .ku("port", port)
+            .end()
+            .end();
     }
     w.end_arr().ka("backendAddressPools");
     child(w, &id, "backendAddressPools", "pool-app");
-    w.ko("properties").ks("provisioningState", "Succeeded").ka("backendAddresses");
-    w.obj().kf("fqdn", format_args!("app-{}-{}.azurewebsites.net", blk.team, blk.env)).end();
+    w.ko("properties")
+        .ks("provisioningState", "Succeeded")
+        .ka("backendAddresses");
+    w.obj()
+        .kf(
+            "fqdn",
+            format_args!("app-{}-{}.azurewebsites.net", blk.team, blk.env),
+        )
+        .end();
     w.end_arr().end().end();
     w.end_arr().ka("backendHttpSettingsCollection");
     child(w, &id, "backendHttpSettingsCollection", "settings-app");
-    w.ko("properties").ks("provisioningState", "Succeeded").ku("port", 443).ks("protocol", "Https");
-    w.ks("cookieBasedAffinity", "Disabled").ku("requestTimeout", 30).kb("pickHostNameFromBackendAddress", true);
+    w.ko("properties")
+        .ks("provisioningState", "Succeeded")
+        .ku("port", 443)
+        .ks("protocol", "Https");
+    w.ks("cookieBasedAffinity", "Disabled")
+        .ku("requestTimeout", 30)
+        .kb("pickHostNameFromBackendAddress", true);
     w.end().end();
     w.end_arr().ka("httpListeners");
-    let (lname, proto, port) = if https { ("listener-https", "Https", "port_443") } else { ("listener-http", "Http", "port_80") };
+    let (lname, proto, port) = if https {
+        ("listener-https", "Https", "port_443")
+    } else {
+        ("listener-http", "Http", "port_80")
+    };
     child(w, &id, "httpListeners", lname);
     w.ko("properties").ks("provisioningState", "Succeeded");
-    w.kref("frontendIPConfiguration", &format!("{id}/frontendIPConfigurations/appGwPublicFrontendIp"));
-    w.kref("frontendPort", &format!("{id}/frontendPorts/{port}")).ks("protocol", proto);
+    w.kref(
+        "frontendIPConfiguration",
+        &format!("{id}/frontendIPConfigurations/appGwPublicFrontendIp"),
+    );
+    w.kref("frontendPort", &format!("{id}/frontendPorts/{port}"))
+        .ks("protocol", proto);
     if https {
-        w.kref("sslCertificate", &format!("{id}/sslCertificates/cert-frontend"));
+        w.kref(
+            "sslCertificate",
+            &format!("{id}/sslCertificates/cert-frontend"),
+        );
     }
     w.kb("requireServerNameIndication", false).end().end();
     w.end_arr().kempty("urlPathMaps").ka("requestRoutingRules");
     child(w, &id, "requestRoutingRules", "rule-app");
-    w.ko("properties").ks("provisioningState", "Succeeded").ks("ruleType", "Basic").ku("priority", 100);
+    w.ko("properties")
+        .ks("provisioningState", "Succeeded")
+        .ks("ruleType", "Basic")
+        .ku("priority", 100);
     w.kref("httpListener", &format!("{id}/httpListeners/{lname}"));
-    w.kref("backendAddressPool", &format!("{id}/backendAddressPools/pool-app"));
-    w.kref("backendHttpSettings", &format!("{id}/backendHttpSettingsCollection/settings-app"));
+    w.kref(
+        "backendAddressPool",
+        &format!("{id}/backendAddressPools/pool-app"),
+    );
+    w.kref(
+        "backendHttpSettings",
+        &format!("{id}/backendHttpSettingsCollection/settings-app"),
+    );
     w.end().end();
-    w.end_arr().kempty("rewriteRuleSets").kempty("probes").kempty("redirectConfigurations");
+    w.end_arr()
+        .kempty("rewriteRuleSets")
+        .kempty("probes")
+        .kempty("redirectConfigurations");
     w.ko("sslPolicy");
     if tls == "TLSv1_2" && v2 {
-        w.ks("policyType", "Predefined").ks("policyName", "AppGwSslPolicy20220101");
+        w.ks("policyType", "Predefined")
+            .ks("policyName", "AppGwSslPolicy20220101");
     } else {
         w.ks("policyType", "Custom").ks("minProtocolVersion", tls);
-        w.kstrs("cipherSuites", &["TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"]);
+        w.kstrs(
+            "cipherSuites",
+            &[
+                "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+                "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+            ],
+        );
     }
     w.end().kempty("sslProfiles");
     if waf && !waf_policy {
-        w.ko("webApplicationFirewallConfiguration").kb("enabled", waf_on);
-        w.ks("firewallMode", if prevention { "Prevention" } else { "Detection" });
-        w.ks("ruleSetType", "OWASP").ks("ruleSetVersion", "3.2").kempty("disabledRuleGroups");
-        w.kb("requestBodyCheck", true).ku("maxRequestBodySizeInKb", 128).ku("fileUploadLimitInMb", 100);
+        w.ko("webApplicationFirewallConfiguration")
+            .kb("enabled", waf_on);
+        w.ks(
+            "firewallMode",
+            if prevention {
+                "Prevention"
+            } else {
+                "Detection"
+            },
+        );
+        w.ks("ruleSetType", "OWASP")
+            .ks("ruleSetVersion", "3.2")
+            .kempty("disabledRuleGroups");
+        w.kb("requestBodyCheck", true)
+            .ku("maxRequestBodySizeInKb", 128)
+            .ku("fileUploadLimitInMb", 100);
         w.end();
     }
     if waf_policy {
@@ -445,11 +665,19 @@ pub fn appgw(d: &mut Doc<'_>, s: u8) -> Kind {
         w.kref("firewallPolicy", &pol);
     }
     if v2 {
-        w.ko("autoscaleConfiguration").ku("minCapacity", 1).ku("maxCapacity", 10).end();
+        w.ko("autoscaleConfiguration")
+            .ku("minCapacity", 1)
+            .ku("maxCapacity", 10)
+            .end();
     }
-    w.kb("enableHttp2", http2).kempty("privateLinkConfigurations");
-    w.kempty("privateEndpointConnections").kempty("loadDistributionPolicies");
-    w.ko("globalConfiguration").kb("enableRequestBuffering", true).kb("enableResponseBuffering", true).end();
+    w.kb("enableHttp2", http2)
+        .kempty("privateLinkConfigurations");
+    w.kempty("privateEndpointConnections")
+        .kempty("loadDistributionPolicies");
+    w.ko("globalConfiguration")
+        .kb("enableRequestBuffering", true)
+        .kb("enableResponseBuffering", true)
+        .end();
     w.end().end();
     Kind::ApplicationGateway
 }
@@ -477,18 +705,40 @@ pub fn nic(d: &mut Doc<'_>, s: u8) -> Kind {
     let mac = r.next_u64();
     let w = &mut *d.w;
     w.kf("etag", format_args!("W/\"{etag}\""));
-    w.ko("properties").ks("provisioningState", "Succeeded").ks("resourceGuid", &rguid);
+    w.ko("properties")
+        .ks("provisioningState", "Succeeded")
+        .ks("resourceGuid", &rguid);
     w.ka("ipConfigurations").obj().ks("name", "ipconfig1");
     w.kf("id", format_args!("{id}/ipConfigurations/ipconfig1"));
-    w.ks("type", "Microsoft.Network/networkInterfaces/ipConfigurations");
+    w.ks(
+        "type",
+        "Microsoft.Network/networkInterfaces/ipConfigurations",
+    );
     w.ko("properties").ks("provisioningState", "Succeeded");
-    w.kf("privateIPAddress", format_args!("10.{}.0.{host}", second_octet(blk)));
-    w.ks("privateIPAllocationMethod", "Dynamic").kref("subnet", &app_subnet_id(blk));
+    w.kf(
+        "privateIPAddress",
+        format_args!("10.{}.0.{host}", second_octet(blk)),
+    );
+    w.ks("privateIPAllocationMethod", "Dynamic")
+        .kref("subnet", &app_subnet_id(blk));
     if public {
-        w.kref("publicIPAddress", &blk.id("Microsoft.Network/publicIPAddresses", &format!("pip-{name}")));
+        w.kref(
+            "publicIPAddress",
+            &blk.id(
+                "Microsoft.Network/publicIPAddresses",
+                &format!("pip-{name}"),
+            ),
+        );
     }
-    w.kb("primary", true).ks("privateIPAddressVersion", "IPv4").end().end().end_arr();
-    w.ko("dnsSettings").kempty("dnsServers").kempty("appliedDnsServers").end();
+    w.kb("primary", true)
+        .ks("privateIPAddressVersion", "IPv4")
+        .end()
+        .end()
+        .end_arr();
+    w.ko("dnsSettings")
+        .kempty("dnsServers")
+        .kempty("appliedDnsServers")
+        .end();
     w.kf(
         "macAddress",
         format_args!(
@@ -498,12 +748,25 @@ pub fn nic(d: &mut Doc<'_>, s: u8) -> Kind {
             mac & 0xff
         ),
     );
-    w.kb("enableAcceleratedNetworking", accel).kb("enableIPForwarding", fwd);
+    w.kb("enableAcceleratedNetworking", accel)
+        .kb("enableIPForwarding", fwd);
     if own_nsg {
-        w.kref("networkSecurityGroup", &blk.id("Microsoft.Network/networkSecurityGroups", &format!("{name}-nsg")));
+        w.kref(
+            "networkSecurityGroup",
+            &blk.id(
+                "Microsoft.Network/networkSecurityGroups",
+                &format!("{name}-nsg"),
+            ),
+        );
     }
     w.kb("primary", true);
-    let vm = blk.id("Microsoft.Compute/virtualMachines", &super::compute::vm_name(blk, s));
-    w.kref("virtualMachine", &vm).ks("nicType", "Standard").end().end();
+    let vm = blk.id(
+        "Microsoft.Compute/virtualMachines",
+        &super::compute::vm_name(blk, s),
+    );
+    w.kref("virtualMachine", &vm)
+        .ks("nicType", "Standard")
+        .end()
+        .end();
     Kind::NetworkInterface
 }

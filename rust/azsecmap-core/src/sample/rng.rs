@@ -93,7 +93,9 @@ mod tests {
     fn below_stays_in_range_and_weighted_follows_weights() {
         let mut r = SplitMix64::new(1);
         assert!((0..1000).all(|_| r.below(7) < 7));
-        let hits = (0..10_000).filter(|_| r.weighted(&[(1, false), (3, true)])).count();
+        let hits = (0..10_000)
+            .filter(|_| r.weighted(&[(1, false), (3, true)]))
+            .count();
         assert!((7_000..8_000).contains(&hits), "{hits}");
     }
 }

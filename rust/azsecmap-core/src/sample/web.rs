@@ -23,11 +23,25 @@ struct SiteFacts {
     stack: &'static str,
 }
 
+fn site_name_with(blk: &Block, s: u8, prefix: &str) -> String {
+    format!(
+        "{prefix}-{}-{}-{:04x}",
+        blk.team,
+        blk.env,
+        blk.tag(s, 0x5E) & 0xffff
+    )
+}
+
+/// Site name of stack `s`.
+pub fn site_name(blk: &Block, s: u8) -> String {
+    facts(blk, s).name
+}
+
 fn facts(blk: &Block, s: u8) -> SiteFacts {
     let mut r = blk.stack_rng(s, FACTS);
     let kind = r.weighted(&[(55, "app"), (25, "functionapp"), (20, "app,linux")]);
     let prefix = if kind == "functionapp" { "func" } else { "app" };
-    let name = format!("{prefix}-{}-{}-{:04x}", blk.team, blk.env, blk.tag(s, 0x5E) & 0xffff);
+    let name = site_name_with(blk, s, prefix);
     let linux = kind.contains("linux");
     SiteFacts {
         name,
@@ -41,7 +55,12 @@ fn facts(blk: &Block, s: u8) -> SiteFacts {
         always_on: r.pct(60),
         http_logs: r.pct(40),
         stack: if linux {
-            r.pick(&["PYTHON|3.11", "NODE|20-lts", "DOTNETCORE|8.0", "JAVA|17-java17"])
+            r.pick(&[
+                "PYTHON|3.11",
+                "NODE|20-lts",
+                "DOTNETCORE|8.0",
+                "JAVA|17-java17",
+            ])
         } else {
             ""
         },
@@ -49,24 +68,46 @@ fn facts(blk: &Block, s: u8) -> SiteFacts {
 }
 
 fn write_site_config(w: &mut JsonWriter, f: &SiteFacts) {
-    w.ku("numberOfWorkers", 1).kstrs("defaultDocuments", &["index.html", "hostingstart.html"]);
-    w.ks("netFrameworkVersion", "v4.0").ks("phpVersion", "").ks("pythonVersion", "").ks("nodeVersion", "");
+    w.ku("numberOfWorkers", 1)
+        .kstrs("defaultDocuments", &["index.html", "hostingstart.html"]);
+    w.ks("netFrameworkVersion", "v4.0")
+        .ks("phpVersion", "")
+        .ks("pythonVersion", "")
+        .ks("nodeVersion", "");
     w.ks("powerShellVersion", "").ks("linuxFxVersion", f.stack);
-    w.kb("requestTracingEnabled", false).kb("remoteDebuggingEnabled", f.remote_debug);
+    w.kb("requestTracingEnabled", false)
+        .kb("remoteDebuggingEnabled", f.remote_debug);
     if f.remote_debug {
         w.ks("remoteDebuggingVersion", "VS2022");
     }
-    w.kb("httpLoggingEnabled", f.http_logs).kb("acrUseManagedIdentityCreds", false);
-    w.ku("logsDirectorySizeLimit", 35).kb("detailedErrorLoggingEnabled", false);
-    w.kb("use32BitWorkerProcess", f.stack.is_empty()).kb("webSocketsEnabled", false);
-    w.kb("alwaysOn", f.always_on).ks("appCommandLine", "").ks("managedPipelineMode", "Integrated");
-    w.ka("virtualApplications").obj().ks("virtualPath", "/").ks("physicalPath", "site\\wwwroot");
+    w.kb("httpLoggingEnabled", f.http_logs)
+        .kb("acrUseManagedIdentityCreds", false);
+    w.ku("logsDirectorySizeLimit", 35)
+        .kb("detailedErrorLoggingEnabled", false);
+    w.kb("use32BitWorkerProcess", f.stack.is_empty())
+        .kb("webSocketsEnabled", false);
+    w.kb("alwaysOn", f.always_on)
+        .ks("appCommandLine", "")
+        .ks("managedPipelineMode", "Integrated");
+    w.ka("virtualApplications")
+        .obj()
+        .ks("virtualPath", "/")
+        .ks("physicalPath", "site\\wwwroot");
     w.kb("preloadEnabled", f.always_on).end().end_arr();
-    w.ks("loadBalancing", "LeastRequests").kb("autoHealEnabled", false).ks("vnetName", "");
-    w.kb("vnetRouteAllEnabled", false).ku("vnetPrivatePortsCount", 0).kb("http20Enabled", f.http2);
-    w.ks("minTlsVersion", f.min_tls).ks("scmMinTlsVersion", f.scm_tls).ks("ftpsState", f.ftps);
-    w.ku("functionAppScaleLimit", 0).kb("functionsRuntimeScaleMonitoringEnabled", false);
-    w.ku("minimumElasticInstanceCount", 0).ko("azureStorageAccounts").end();
+    w.ks("loadBalancing", "LeastRequests")
+        .kb("autoHealEnabled", false)
+        .ks("vnetName", "");
+    w.kb("vnetRouteAllEnabled", false)
+        .ku("vnetPrivatePortsCount", 0)
+        .kb("http20Enabled", f.http2);
+    w.ks("minTlsVersion", f.min_tls)
+        .ks("scmMinTlsVersion", f.scm_tls)
+        .ks("ftpsState", f.ftps);
+    w.ku("functionAppScaleLimit", 0)
+        .kb("functionsRuntimeScaleMonitoringEnabled", false);
+    w.ku("minimumElasticInstanceCount", 0)
+        .ko("azureStorageAccounts")
+        .end();
 }
 
 /// An App Service site with its embedded `siteConfig`.
@@ -89,35 +130,83 @@ pub fn site(d: &mut Doc<'_>, s: u8) -> Kind {
     let (a, b) = (r.range(20, 200), r.below(250));
     let w = &mut *d.w;
     let host = format!("{}.azurewebsites.net", f.name);
-    w.ko("properties").ks("state", "Running").kstrs("hostNames", &[&host]);
-    w.ks("repositorySiteName", &f.name).ks("usageState", "Normal").kb("enabled", true);
-    w.ka("enabledHostNames").s(&host).sf(format_args!("{}.scm.azurewebsites.net", f.name)).end_arr();
+    w.ko("properties")
+        .ks("state", "Running")
+        .kstrs("hostNames", &[&host]);
+    w.ks("repositorySiteName", &f.name)
+        .ks("usageState", "Normal")
+        .kb("enabled", true);
+    w.ka("enabledHostNames")
+        .s(&host)
+        .sf(format_args!("{}.scm.azurewebsites.net", f.name))
+        .end_arr();
     w.ks("availabilityState", "Normal").ka("hostNameSslStates");
-    w.obj().ks("name", &host).ks("sslState", "Disabled").ks("hostType", "Standard").end();
-    w.obj().kf("name", format_args!("{}.scm.azurewebsites.net", f.name)).ks("sslState", "Disabled");
+    w.obj()
+        .ks("name", &host)
+        .ks("sslState", "Disabled")
+        .ks("hostType", "Standard")
+        .end();
+    w.obj()
+        .kf("name", format_args!("{}.scm.azurewebsites.net", f.name))
+        .ks("sslState", "Disabled");
     w.ks("hostType", "Repository").end().end_arr();
-    w.ks("serverFarmId", &blk.id("Microsoft.Web/serverfarms", &format!("asp-{}-{}", blk.team, blk.env)));
-    w.kb("reserved", f.kind.contains("linux")).kb("isXenon", false).kb("hyperV", false);
-    w.ks("lastModifiedTimeUtc", &modified).kb("vnetRouteAllEnabled", vnet);
-    w.kb("vnetImagePullEnabled", false).kb("vnetContentShareEnabled", false);
+    w.ks(
+        "serverFarmId",
+        &blk.id(
+            "Microsoft.Web/serverfarms",
+            &format!("asp-{}-{}", blk.team, blk.env),
+        ),
+    );
+    w.kb("reserved", f.kind.contains("linux"))
+        .kb("isXenon", false)
+        .kb("hyperV", false);
+    w.ks("lastModifiedTimeUtc", &modified)
+        .kb("vnetRouteAllEnabled", vnet);
+    w.kb("vnetImagePullEnabled", false)
+        .kb("vnetContentShareEnabled", false);
     if vnet {
-        w.ks("virtualNetworkSubnetId", &super::network::app_subnet_id(blk).replace("snet-app", "snet-web"));
+        w.ks(
+            "virtualNetworkSubnetId",
+            &super::network::app_subnet_id(blk).replace("snet-app", "snet-web"),
+        );
     }
     w.ko("siteConfig");
     write_site_config(w, &f);
     w.end();
-    w.kb("scmSiteAlsoStopped", false).kb("clientAffinityEnabled", true).kb("clientCertEnabled", client_cert);
-    w.ks("clientCertMode", "Required").kb("hostNamesDisabled", false);
-    w.kf("customDomainVerificationId", format_args!("{verification:016X}{:016X}", verification.rotate_left(29)));
-    w.kf("outboundIpAddresses", format_args!("{a}.{b}.1.10,{a}.{b}.1.11"));
-    w.kf("possibleOutboundIpAddresses", format_args!("{a}.{b}.1.10,{a}.{b}.1.11,{a}.{b}.1.12"));
-    w.ku("containerSize", if f.kind == "functionapp" { 1536 } else { 0 }).ku("dailyMemoryTimeQuota", 0);
-    w.ks("resourceGroup", &blk.rg).ks("defaultHostName", &host).kb("httpsOnly", https_only);
-    w.ks("redundancyMode", "None").kb("storageAccountRequired", false);
+    w.kb("scmSiteAlsoStopped", false)
+        .kb("clientAffinityEnabled", true)
+        .kb("clientCertEnabled", client_cert);
+    w.ks("clientCertMode", "Required")
+        .kb("hostNamesDisabled", false);
+    w.kf(
+        "customDomainVerificationId",
+        format_args!("{verification:016X}{:016X}", verification.rotate_left(29)),
+    );
+    w.kf(
+        "outboundIpAddresses",
+        format_args!("{a}.{b}.1.10,{a}.{b}.1.11"),
+    );
+    w.kf(
+        "possibleOutboundIpAddresses",
+        format_args!("{a}.{b}.1.10,{a}.{b}.1.11,{a}.{b}.1.12"),
+    );
+    w.ku(
+        "containerSize",
+        if f.kind == "functionapp" { 1536 } else { 0 },
+    )
+    .ku("dailyMemoryTimeQuota", 0);
+    w.ks("resourceGroup", &blk.rg)
+        .ks("defaultHostName", &host)
+        .kb("httpsOnly", https_only);
+    w.ks("redundancyMode", "None")
+        .kb("storageAccountRequired", false);
     w.ks("keyVaultReferenceIdentity", "SystemAssigned");
     opt(w, "publicNetworkAccess", pna);
     if aca {
-        w.ks("workloadProfileName", "Consumption").ko("resourceConfig").k("cpu").raw("1.0");
+        w.ks("workloadProfileName", "Consumption")
+            .ko("resourceConfig")
+            .k("cpu")
+            .raw("1.0");
         w.ks("memory", "2.0Gi").end();
     }
     w.end().end();
@@ -130,7 +219,9 @@ pub fn site_config(d: &mut Doc<'_>, s: u8) -> Kind {
     let f = facts(blk, s);
     let id = format!("{}/config/web", blk.id("Microsoft.Web/sites", &f.name));
     d.head(Kind::SiteConfig, &id, "web");
-    d.w.ks("kind", f.kind).ks("location", f.location).ko("properties");
+    d.w.ks("kind", f.kind)
+        .ks("location", f.location)
+        .ko("properties");
     write_site_config(d.w, &f);
     d.w.end().end();
     Kind::SiteConfig
