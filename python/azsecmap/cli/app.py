@@ -8,6 +8,7 @@ import sys
 import typer
 
 from .policy import policy_app
+from .sample import sample
 
 
 class ExitCode(enum.IntEnum):
@@ -26,6 +27,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(policy_app, name="policy")
+app.command("sample")(sample)
 
 
 @app.callback()

@@ -2,6 +2,14 @@
 //! resources go through the pack's projection, as in production. pytest runs the same files
 //! through `azsecmap.evaluate`.
 
+// Tests may abort on malformed fixtures.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 

@@ -17,6 +17,7 @@ use azsecmap_core::batch::{
 };
 use azsecmap_core::policy::BoundPolicy;
 use azsecmap_core::projection::Projection;
+use azsecmap_core::sample::SampleReader;
 use pyo3::exceptions::{PyKeyboardInterrupt, PyRuntimeError};
 use pyo3::prelude::*;
 use pyo3_arrow::PyTable;
@@ -31,6 +32,8 @@ pub enum Source {
     Path(String),
     /// NDJSON bytes held in memory.
     Bytes(Vec<u8>),
+    /// The synthetic sample tenant: `(resources, seed)`, generated as it is read.
+    Sample((usize, u64)),
 }
 
 const BLOCK_BYTES: usize = 32 << 20;
@@ -81,6 +84,9 @@ fn load(
             store.extend_ndjson(b, 1, projection);
             Ok(())
         }
+        ("sample", Source::Sample((n, seed))) => store
+            .read_ndjson(&mut SampleReader::new(*n, *seed), projection, BLOCK_BYTES)
+            .map_err(|e| e.to_string()),
         ("json", Source::Path(p)) => std::fs::read(p)
             .map_err(|e| format!("cannot read file: {e}"))
             .and_then(|bytes| store.extend_json(&bytes, projection)),
@@ -94,6 +100,9 @@ fn load(
 }
 
 type LoadErrors = Vec<(usize, String)>;
+
+/// `(results table, load errors, policy errors, resources evaluated)`.
+type EvaluateOutput = (PyTable, LoadErrors, Vec<(String, String)>, usize);
 
 /// Load only the identity fields: `(ids, types, errors)`.
 #[pyfunction]
@@ -182,7 +191,7 @@ pub fn evaluate(
     kind: &str,
     source: Source,
     options_json: &str,
-) -> PyResult<(PyTable, LoadErrors, Vec<(String, String)>, usize)> {
+) -> PyResult<EvaluateOutput> {
     let params: Map<String, Value> = serde_json::from_str(parameters_json).map_err(|e| {
         raise(
             py,
@@ -240,6 +249,14 @@ pub fn evaluate(
             Source::Bytes(b) => evaluate_stream(
                 &pack,
                 &mut b.as_slice(),
+                BLOCK_BYTES,
+                &options,
+                cancel,
+                &mut on_block,
+            ),
+            Source::Sample((n, seed)) => evaluate_stream(
+                &pack,
+                &mut SampleReader::new(*n, *seed),
                 BLOCK_BYTES,
                 &options,
                 cancel,
@@ -396,4 +413,72 @@ fn to_batch(
         Arc::new(reason),
     ];
     RecordBatch::try_new(schema.clone(), columns)
+}
+
+/// `(documents, bytes, counts by type)` of a written sample.
+type SampleOutput = (u64, u64, Vec<(String, u64)>);
+
+/// Write the sample tenant of `n` resources (seed `seed`) as NDJSON to `path`, generating in
+/// parallel; returns `(documents, bytes, counts by type)`.
+#[pyfunction]
+pub fn write_sample(
+    py: Python<'_>,
+    path: &str,
+    n: usize,
+    seed: u64,
+) -> PyResult<SampleOutput> {
+    use rayon::prelude::*;
+    use std::io::Write;
+    let path = path.to_string();
+    let outcome = run_interruptible(
+        py,
+        move |cancel| -> std::io::Result<azsecmap_core::sample::SampleStats> {
+            let file = std::fs::File::create(&path)?;
+            let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+            let mut stats = azsecmap_core::sample::SampleStats::default();
+            const CHUNK: usize = 4096;
+            let mut start = 0;
+            while start < n {
+                if cancel.load(Ordering::Relaxed) {
+                    return Err(std::io::Error::other("interrupted"));
+                }
+                let end = (start + CHUNK * 32).min(n);
+                let parts: Vec<(Vec<u8>, azsecmap_core::sample::SampleStats)> = (start..end)
+                    .step_by(CHUNK)
+                    .collect::<Vec<_>>()
+                    .into_par_iter()
+                    .map(|s| {
+                        let mut buf = Vec::new();
+                        let st = azsecmap_core::sample::write_range(
+                            s..(s + CHUNK).min(end),
+                            seed,
+                            &mut buf,
+                        );
+                        (buf, st)
+                    })
+                    .collect();
+                for (buf, st) in parts {
+                    out.write_all(&buf)?;
+                    stats.merge(&st);
+                }
+                start = end;
+            }
+            out.flush()?;
+            Ok(stats)
+        },
+    )?;
+    let stats = outcome.map_err(|e| {
+        raise(
+            py,
+            "ResourceError",
+            &format!("cannot write the sample: {e}"),
+            Some(""),
+        )
+    })?;
+    let by_type = stats
+        .by_type()
+        .into_iter()
+        .map(|(t, c)| (t.to_string(), c))
+        .collect();
+    Ok((stats.documents, stats.bytes, by_type))
 }

@@ -270,6 +270,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(resolve_alias, m)?)?;
     m.add_function(wrap_pyfunction!(batch::evaluate, m)?)?;
     m.add_function(wrap_pyfunction!(batch::load_identity, m)?)?;
+    m.add_function(wrap_pyfunction!(batch::write_sample, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

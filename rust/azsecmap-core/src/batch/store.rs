@@ -64,14 +64,13 @@ impl ResourceStore {
     pub fn extend_ndjson(&mut self, block: &[u8], first_line: usize, projection: &Projection) {
         let mut lines: Vec<(usize, &[u8])> = Vec::new();
         let mut start = 0;
-        let mut n = first_line;
-        for end in memchr::memchr_iter(b'\n', block).chain(std::iter::once(block.len())) {
+        let ends = memchr::memchr_iter(b'\n', block).chain(std::iter::once(block.len()));
+        for (n, end) in (first_line..).zip(ends) {
             let line = block.get(start..end).unwrap_or_default();
             if line.iter().any(|b| !b.is_ascii_whitespace()) {
                 lines.push((n, line));
             }
             start = end + 1;
-            n += 1;
         }
         let parsed: Vec<Result<Value, LoadError>> = lines
             .par_iter()

@@ -89,7 +89,7 @@ pub enum Slot {
     SubRoleAssignment(u8),
     /// A role assignment at resource-group scope.
     RoleAssignment,
-    /// A self-contained resource (orphan disk, role assignment, public IP, storage account, key vault).
+    /// A self-contained resource (orphan disk, role assignment, public IP, storage account).
     Filler,
     /// A storage account.
     Storage(u8),
@@ -499,9 +499,11 @@ impl Block {
         SplitMix64::new(key(&[self.seed, self.index, u64::from(stack), salt]))
     }
 
-    /// A short hash for names, unique per (block, stack, salt) with high probability.
+    /// A hash for names whose low byte is the stack: any mask keeping 16 bits or more
+    /// (`& 0xffff`) still tells the stacks of one block (resource group) apart, so names built
+    /// from it never collide within a resource group.
     pub fn tag(&self, stack: u8, salt: u64) -> u64 {
-        key(&[self.seed, self.index, u64::from(stack), salt, 0x7A6])
+        (key(&[self.seed, self.index, u64::from(stack), salt, 0x7A6]) << 8) | u64::from(stack)
     }
 
     /// The region short name of the group.

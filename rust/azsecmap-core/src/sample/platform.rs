@@ -5,9 +5,10 @@ use super::common::{Doc, Kind};
 use super::data::opt;
 use super::layout::Block;
 
-/// Key vault name of stack `s` (`kv-<team>-<n>`, at most 24 characters).
+/// Key vault name of stack `s` (`kv-<team>-<n>`, at most 22 characters).
 pub fn vault_name(blk: &Block, s: u8) -> String {
-    format!("kv-{}-{:05}", blk.team, blk.tag(s, 0x4B) % 100_000)
+    let t = blk.tag(s, 0x4B);
+    format!("kv-{}-{:03}{:03}", blk.team, (t >> 8) % 1000, t & 0xff)
 }
 
 /// A key vault.
@@ -17,7 +18,6 @@ pub fn key_vault(d: &mut Doc<'_>, s: u8) -> Kind {
     let id = blk.id("Microsoft.KeyVault/vaults", &name);
     d.head(Kind::KeyVault, &id, &name);
     d.location_tags();
-    let created = d.timestamp();
     let oid = d.guid();
     let r = &mut d.rng;
     let premium = r.pct(20);
