@@ -28,12 +28,13 @@ use crate::{options_from, raise, Policy};
 /// Where resources come from.
 #[derive(FromPyObject)]
 pub enum Source {
+    /// The synthetic sample tenant: `(resources, seed)`, generated as it is read. (Tried
+    /// before `Bytes`, which a tuple of small integers would also fit.)
+    Sample((usize, u64)),
     /// A file path.
     Path(String),
     /// NDJSON bytes held in memory.
     Bytes(Vec<u8>),
-    /// The synthetic sample tenant: `(resources, seed)`, generated as it is read.
-    Sample((usize, u64)),
 }
 
 const BLOCK_BYTES: usize = 32 << 20;
@@ -421,12 +422,7 @@ type SampleOutput = (u64, u64, Vec<(String, u64)>);
 /// Write the sample tenant of `n` resources (seed `seed`) as NDJSON to `path`, generating in
 /// parallel; returns `(documents, bytes, counts by type)`.
 #[pyfunction]
-pub fn write_sample(
-    py: Python<'_>,
-    path: &str,
-    n: usize,
-    seed: u64,
-) -> PyResult<SampleOutput> {
+pub fn write_sample(py: Python<'_>, path: &str, n: usize, seed: u64) -> PyResult<SampleOutput> {
     use rayon::prelude::*;
     use std::io::Write;
     let path = path.to_string();
