@@ -15,6 +15,8 @@ from azsecmap import _core
 
 REPO = Path(__file__).resolve().parent.parent
 
+NSG = "Microsoft.Network/networkSecurityGroups/securityRules[*]"
+
 RULES: list[dict[str, Any]] = [
     {  # field + parameterised effect
         "name": "t-https",
@@ -45,15 +47,15 @@ RULES: list[dict[str, Any]] = [
                         {"field": "type", "equals": "Microsoft.Network/networkSecurityGroups"},
                         {
                             "count": {
-                                "field": "Microsoft.Network/networkSecurityGroups/securityRules[*]",
+                                "field": NSG,
                                 "where": {
                                     "allOf": [
                                         {
-                                            "field": "Microsoft.Network/networkSecurityGroups/securityRules[*].access",
+                                            "field": f"{NSG}.access",
                                             "equals": "Allow",
                                         },
                                         {
-                                            "field": "Microsoft.Network/networkSecurityGroups/securityRules[*].sourceAddressPrefix",
+                                            "field": f"{NSG}.sourceAddressPrefix",
                                             "in": ["*", "Internet", "0.0.0.0/0"],
                                         },
                                     ]

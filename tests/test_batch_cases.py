@@ -44,6 +44,7 @@ def test_batch_case(case: dict[str, Any]) -> None:
         zip(
             ev.results["resource_id"].cast(str).to_list(),
             ev.results["state"].cast(str).to_list(),
+            strict=True,
         )
     )
     assert got == case["expected"]
