@@ -218,11 +218,11 @@ impl<'de> Visitor<'de> for PrunedVisitor<'_> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let mut out = Map::new();
-        while let Some(key) = map.next_key::<KeyBuf>()? {
+        while let Some(key) = map.next_key::<KeyRef<'de>>()? {
             match self.0.find(&key.0) {
                 Some(child) => {
                     let v = map.next_value_seed(Pruned(child))?;
-                    out.insert(key.0, v);
+                    out.insert(key.0.into_owned(), v);
                 }
                 None => {
                     map.next_value::<IgnoredAny>()?;
@@ -233,23 +233,26 @@ impl<'de> Visitor<'de> for PrunedVisitor<'_> {
     }
 }
 
-/// An object key. serde_json hands keys over borrowed when it can; we keep the string only
-/// when the member is kept (the allocation happens in `visit_str` either way for now).
-struct KeyBuf(String);
+/// An object key, borrowed from the input when it holds no escapes, so skipped members cost
+/// no allocation.
+struct KeyRef<'de>(std::borrow::Cow<'de, str>);
 
-impl<'de> serde::Deserialize<'de> for KeyBuf {
+impl<'de> serde::Deserialize<'de> for KeyRef<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
-        impl Visitor<'_> for V {
-            type Value = KeyBuf;
+        impl<'de> Visitor<'de> for V {
+            type Value = KeyRef<'de>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("an object key")
             }
-            fn visit_str<E>(self, v: &str) -> Result<KeyBuf, E> {
-                Ok(KeyBuf(v.to_string()))
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<KeyRef<'de>, E> {
+                Ok(KeyRef(std::borrow::Cow::Borrowed(v)))
             }
-            fn visit_string<E>(self, v: String) -> Result<KeyBuf, E> {
-                Ok(KeyBuf(v))
+            fn visit_str<E>(self, v: &str) -> Result<KeyRef<'de>, E> {
+                Ok(KeyRef(std::borrow::Cow::Owned(v.to_string())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<KeyRef<'de>, E> {
+                Ok(KeyRef(std::borrow::Cow::Owned(v)))
             }
         }
         d.deserialize_str(V)
@@ -277,7 +280,7 @@ impl<'de> Visitor<'de> for Container<'_, '_> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let mut found = false;
-        while let Some(key) = map.next_key::<KeyBuf>()? {
+        while let Some(key) = map.next_key::<KeyRef<'de>>()? {
             if key.0.eq_ignore_ascii_case("data") && !found {
                 found = true;
                 map.next_value_seed(DataSeed {
