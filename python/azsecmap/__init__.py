@@ -18,7 +18,7 @@ from .errors import (
     PolicyError,
     ResourceError,
 )
-from .evaluation import Evaluation, evaluate
+from .evaluation import Evaluation, EvaluationStream, evaluate, evaluate_batches
 from .policy import Decision, Policy, PolicyPack, evaluate_policy
 from .resources import LoadError, Resources
 
@@ -28,6 +28,7 @@ __all__ = [
     "Decision",
     "Evaluation",
     "EvaluationError",
+    "EvaluationStream",
     "LoadError",
     "Policy",
     "PolicyError",
@@ -36,5 +37,6 @@ __all__ = [
     "Resources",
     "__version__",
     "evaluate",
+    "evaluate_batches",
     "evaluate_policy",
 ]

@@ -478,3 +478,192 @@ pub fn write_sample(py: Python<'_>, path: &str, n: usize, seed: u64) -> PyResult
         .collect();
     Ok((stats.documents, stats.bytes, by_type))
 }
+
+/// `(load errors, policy errors, resources evaluated)` of a finished stream.
+type StreamSummaryOut = (LoadErrors, Vec<(String, String)>, usize);
+
+enum StreamMsg {
+    Batch(RecordBatch),
+    Done(Result<(LoadErrors, usize), String>),
+}
+
+/// Results delivered block by block while the evaluation runs on a worker thread; a bounded
+/// channel keeps at most a few blocks of results in memory.
+#[pyclass(module = "azsecmap._core")]
+pub struct ResultStream {
+    rx: std::sync::Mutex<std::sync::mpsc::Receiver<StreamMsg>>,
+    cancel: Arc<AtomicBool>,
+    schema: Arc<Schema>,
+    policy_errors: Vec<(String, String)>,
+    done: Option<(LoadErrors, usize)>,
+}
+
+#[pymethods]
+impl ResultStream {
+    fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    /// The next block of results as an Arrow table, or `StopIteration` at the end.
+    fn __next__(&mut self, py: Python<'_>) -> PyResult<Option<PyTable>> {
+        if self.done.is_some() {
+            return Ok(None);
+        }
+        let rx = &self.rx;
+        let msg = py.detach(|| loop {
+            let guard = match rx.lock() {
+                Ok(g) => g,
+                Err(_) => return None,
+            };
+            match guard.recv_timeout(Duration::from_millis(50)) {
+                Ok(m) => return Some(Ok(m)),
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                    drop(guard);
+                    if Python::attach(|py| py.check_signals()).is_err() {
+                        return Some(Err(()));
+                    }
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return None,
+            }
+        });
+        match msg {
+            Some(Ok(StreamMsg::Batch(b))) => {
+                Ok(Some(PyTable::try_new(vec![b], self.schema.clone())?))
+            }
+            Some(Ok(StreamMsg::Done(Ok(summary)))) => {
+                self.done = Some(summary);
+                Ok(None)
+            }
+            Some(Ok(StreamMsg::Done(Err(e)))) => {
+                self.done = Some((Vec::new(), 0));
+                Err(raise(py, "ResourceError", &e, Some("")))
+            }
+            Some(Err(())) => {
+                self.cancel.store(true, Ordering::Relaxed);
+                Err(PyKeyboardInterrupt::new_err("evaluation interrupted"))
+            }
+            None => Err(PyRuntimeError::new_err(
+                "internal error in the azsecmap engine (the worker stopped)",
+            )),
+        }
+    }
+
+    /// `(load errors, policy errors, resources evaluated)`, once the stream is exhausted.
+    fn summary(&self) -> Option<StreamSummaryOut> {
+        self.done
+            .as_ref()
+            .map(|(e, n)| (e.clone(), self.policy_errors.clone(), *n))
+    }
+}
+
+impl Drop for ResultStream {
+    fn drop(&mut self) {
+        // Stop the worker if the caller abandons the stream.
+        self.cancel.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Start a streaming evaluation of NDJSON (file, bytes or sample); see [`ResultStream`].
+#[pyfunction]
+#[pyo3(signature = (policies, parameters_json, kind, source, options_json))]
+pub fn evaluate_stream_start(
+    py: Python<'_>,
+    policies: Vec<PyRef<'_, Policy>>,
+    parameters_json: &str,
+    kind: &str,
+    source: Source,
+    options_json: &str,
+) -> PyResult<ResultStream> {
+    if kind != "ndjson" && kind != "sample" {
+        return Err(raise(
+            py,
+            "ResourceError",
+            "streaming needs NDJSON input (a file, records or the sample)",
+            Some(""),
+        ));
+    }
+    let params: Map<String, Value> = serde_json::from_str(parameters_json).map_err(|e| {
+        raise(
+            py,
+            "PolicyError",
+            &format!("parameters must be a JSON object: {e}"),
+            Some("/parameters"),
+        )
+    })?;
+    let options_value: Value = serde_json::from_str(options_json).unwrap_or(Value::Null);
+    let flag = |k: &str, default: bool| {
+        options_value
+            .get(k)
+            .and_then(Value::as_bool)
+            .unwrap_or(default)
+    };
+    let options = BatchOptions {
+        eval: options_from(py, &options_value)?,
+        include_not_applicable: flag("include_not_applicable", false),
+        only_failing: flag("only_failing", false),
+        reasons: flag("reasons", true),
+    };
+    let (bound, policy_errors) = bind_all(&policies, &params);
+    drop(policies);
+    let pack = PreparedPack::new(bound);
+    let schema = schema();
+    let (tx, rx) = std::sync::mpsc::sync_channel::<StreamMsg>(2);
+    let cancel = Arc::new(AtomicBool::new(false));
+    let worker_cancel = cancel.clone();
+    let worker_schema = schema.clone();
+    std::thread::spawn(move || {
+        let run = catch_unwind(AssertUnwindSafe(|| {
+            let mut on_block = |docs: &[Value], r: BatchResults| {
+                if let Ok(b) = to_batch(&r, docs, &pack, &worker_schema) {
+                    // A closed channel means the caller went away; the cancel flag stops us.
+                    let _ = tx.send(StreamMsg::Batch(b));
+                }
+            };
+            let outcome = match &source {
+                Source::Path(p) => std::fs::File::open(p).and_then(|mut f| {
+                    evaluate_stream(
+                        &pack,
+                        &mut f,
+                        BLOCK_BYTES,
+                        &options,
+                        &worker_cancel,
+                        &mut on_block,
+                    )
+                }),
+                Source::Bytes(b) => evaluate_stream(
+                    &pack,
+                    &mut b.as_slice(),
+                    BLOCK_BYTES,
+                    &options,
+                    &worker_cancel,
+                    &mut on_block,
+                ),
+                Source::Sample((n, seed)) => evaluate_stream(
+                    &pack,
+                    &mut SampleReader::new(*n, *seed),
+                    BLOCK_BYTES,
+                    &options,
+                    &worker_cancel,
+                    &mut on_block,
+                ),
+            };
+            match outcome {
+                Ok(Ok(s)) => Ok((
+                    s.errors.into_iter().map(|e| (e.line, e.message)).collect(),
+                    s.resources,
+                )),
+                Ok(Err(_)) => Err("evaluation cancelled".to_string()),
+                Err(e) => Err(format!("cannot read file: {e}")),
+            }
+        }));
+        let done = run.unwrap_or_else(|_| Err("internal error in the azsecmap engine".to_string()));
+        let _ = tx.send(StreamMsg::Done(done));
+    });
+    Ok(ResultStream {
+        rx: std::sync::Mutex::new(rx),
+        cancel,
+        schema,
+        policy_errors,
+        done: None,
+    })
+}

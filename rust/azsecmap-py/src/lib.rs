@@ -271,6 +271,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(batch::evaluate, m)?)?;
     m.add_function(wrap_pyfunction!(batch::load_identity, m)?)?;
     m.add_function(wrap_pyfunction!(batch::write_sample, m)?)?;
+    m.add_function(wrap_pyfunction!(batch::evaluate_stream_start, m)?)?;
+    m.add_class::<batch::ResultStream>()?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }
