@@ -192,11 +192,14 @@ pub fn full_name(resource: &Value) -> Option<String> {
 }
 
 /// Read a non-collection field of `resource`. `None` when the property is absent.
-pub fn read_single<'a>(field: &FieldRef, resource: &'a Value) -> Option<Cow<'a, Value>> {
+pub fn read_single<'a>(
+    field: &FieldRef,
+    resource: &'a Value,
+    rtype: Option<&str>,
+) -> Option<Cow<'a, Value>> {
     if field.full_name {
         return full_name(resource).map(|s| Cow::Owned(Value::String(s)));
     }
-    let rtype = resource_type(resource);
     let value = resolve_single(resource, &field.path_for(rtype).segments)?;
     if field.location {
         if let Value::String(s) = value {

@@ -3,6 +3,11 @@
 
 mod batch;
 
+/// Parsing and dropping millions of small JSON trees is allocation-bound; mimalloc handles
+/// that far better than the system allocator (measured in benches/RESULTS.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use azsecmap_core::policy::{BoundPolicy, Mode, PolicyDefinition};

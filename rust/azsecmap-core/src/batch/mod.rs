@@ -377,7 +377,7 @@ pub fn evaluate_block(
                         Phase::Deferred if !existence => continue,
                         _ => {}
                     }
-                    let (state, reason) = decide(entry, doc, related, options);
+                    let (state, reason) = decide(entry, doc, t, related, options);
                     let keep = match state {
                         State::NotApplicable => options.include_not_applicable,
                         State::Compliant => !options.only_failing,
@@ -417,14 +417,14 @@ impl TypeIndex {
 fn decide(
     entry: &PackEntry,
     doc: &Value,
+    rtype: &str,
     related: &RelatedSet,
     options: &BatchOptions,
 ) -> (State, Option<String>) {
     let policy = &entry.policy;
     let env = env_for(policy, &options.eval);
-    let ev = Evaluator::new(&env, doc);
+    let ev = Evaluator::with_type(&env, doc, Some(rtype));
     let pointer = policy.definition.rule_pointer.as_str();
-    let rtype = resource_type(doc).unwrap_or_default();
     if entry.considered.has_location
         && rtype.eq_ignore_ascii_case("microsoft.resources/subscriptions")
     {
@@ -540,9 +540,12 @@ pub struct StreamSummary {
 /// block is parsed through the pack's projection, evaluated, and handed to `on_block` with its
 /// documents; resources that existence policies apply to are kept (projected) until every
 /// related resource has been seen, then evaluated and handed over last.
+///
+/// Reading, parsing and evaluating overlap: a reader thread fills the next block while block
+/// k+1 is parsed and block k evaluated (both in parallel on rayon's pool).
 pub fn evaluate_stream(
     pack: &PreparedPack,
-    reader: &mut dyn std::io::Read,
+    reader: &mut (dyn std::io::Read + Send),
     block_bytes: usize,
     options: &BatchOptions,
     cancel: &AtomicBool,
@@ -553,39 +556,86 @@ pub fn evaluate_stream(
     let mut deferred: Vec<Value> = Vec::new();
     let mut summary = StreamSummary::default();
     let mut cancelled = false;
-    store::for_each_block(reader, block_bytes, &mut |block, first_line| {
+    let (tx, rx) = std::sync::mpsc::sync_channel::<(Vec<u8>, usize)>(1);
+    let (recycle_tx, recycle_rx) = std::sync::mpsc::channel::<Vec<u8>>();
+    let parse = |block: &[u8], line: usize| {
         let mut st = ResourceStore::default();
-        st.extend_ndjson(block, first_line, &pack.projection);
-        summary.resources += st.docs.len();
-        summary.errors.append(&mut st.errors);
-        related.collect(&st.docs);
-        match evaluate_block(
-            pack,
-            &st.docs,
-            &related,
-            &mut types,
-            options,
-            Phase::Stream,
-            cancel,
-        ) {
-            Ok(r) => on_block(&st.docs, r),
-            Err(Cancelled) => {
+        st.extend_ndjson(block, line, &pack.projection);
+        st
+    };
+    let read_result = std::thread::scope(|scope| {
+        let reader_thread = scope.spawn(move || {
+            store::for_each_owned_block(reader, block_bytes, &recycle_rx, &mut |block, line| {
+                tx.send((block, line)).is_ok()
+            })
+        });
+        let mut pending: Option<ResourceStore> = None;
+        let finish_block = |st: ResourceStore, types: &mut TypeIndex, related: &mut RelatedSet| {
+            related.collect(&st.docs);
+            let r = evaluate_block(
+                pack,
+                &st.docs,
+                related,
+                types,
+                options,
+                Phase::Stream,
+                cancel,
+            );
+            (r, st)
+        };
+        let mut handle = |out: Option<(Result<BatchResults, Cancelled>, ResourceStore)>,
+                          types: &TypeIndex,
+                          deferred: &mut Vec<Value>,
+                          summary: &mut StreamSummary|
+         -> bool {
+            let Some((r, mut st)) = out else { return true };
+            summary.resources += st.docs.len();
+            summary.errors.append(&mut st.errors);
+            let Ok(r) = r else { return false };
+            on_block(&st.docs, r);
+            let docs = std::mem::take(&mut st.docs);
+            if pack.related_types.is_empty() {
+                drop_in_parallel(docs);
+            } else {
+                let (keep, rest): (Vec<Value>, Vec<Value>) = docs
+                    .into_iter()
+                    .partition(|d| types.needs_existence(pack, d));
+                deferred.extend(keep);
+                drop_in_parallel(rest);
+            }
+            true
+        };
+        for (block, line) in rx.iter() {
+            let prev = pending.take();
+            let (parsed, done) = rayon::join(
+                || parse(&block, line),
+                || prev.map(|st| finish_block(st, &mut types, &mut related)),
+            );
+            // Give the buffer back to the reader; if it has finished, just free it.
+            let _ = recycle_tx.send(block);
+            if !handle(done, &types, &mut deferred, &mut summary) {
                 cancelled = true;
-                return false;
+                break;
+            }
+            pending = Some(parsed);
+        }
+        if !cancelled {
+            if let Some(st) = pending.take() {
+                let done = finish_block(st, &mut types, &mut related);
+                if !handle(Some(done), &types, &mut deferred, &mut summary) {
+                    cancelled = true;
+                }
             }
         }
-        if !pack.related_types.is_empty() {
-            deferred.extend(
-                st.docs
-                    .into_iter()
-                    .filter(|d| types.needs_existence(pack, d)),
-            );
-        }
-        true
-    })?;
+        drop(rx);
+        reader_thread
+            .join()
+            .unwrap_or_else(|_| Err(std::io::Error::other("the reader thread failed")))
+    });
     if cancelled {
         return Ok(Err(Cancelled));
     }
+    read_result?;
     if !deferred.is_empty() {
         related.finish();
         match evaluate_block(
@@ -600,6 +650,12 @@ pub fn evaluate_stream(
             Ok(r) => on_block(&deferred, r),
             Err(c) => return Ok(Err(c)),
         }
+        drop_in_parallel(deferred);
     }
     Ok(Ok(summary))
+}
+
+/// Free a block of documents on all cores (freeing millions of small trees is not free).
+fn drop_in_parallel(docs: Vec<Value>) {
+    docs.into_par_iter().with_min_len(512).for_each(drop);
 }

@@ -174,3 +174,53 @@ pub fn for_each_block(
     }
     Ok(())
 }
+
+/// Like [`for_each_block`], but hands over owned blocks and takes buffers back through
+/// `recycle`, so a long stream reuses a few block buffers instead of faulting in fresh pages
+/// for every block.
+pub fn for_each_owned_block(
+    reader: &mut dyn std::io::Read,
+    block_bytes: usize,
+    recycle: &std::sync::mpsc::Receiver<Vec<u8>>,
+    f: &mut dyn FnMut(Vec<u8>, usize) -> bool,
+) -> std::io::Result<()> {
+    let block_bytes = block_bytes.max(1);
+    let mut chunk = vec![0u8; 1 << 20];
+    let mut carry: Vec<u8> = Vec::new();
+    let mut line = 1usize;
+    let mut eof = false;
+    while !eof {
+        let mut buf = recycle
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(block_bytes + (1 << 20)));
+        buf.clear();
+        buf.append(&mut carry);
+        let mut target = block_bytes;
+        let cut = loop {
+            while buf.len() < target {
+                let n = reader.read(&mut chunk)?;
+                if n == 0 {
+                    eof = true;
+                    break;
+                }
+                buf.extend_from_slice(chunk.get(..n).unwrap_or_default());
+            }
+            if eof {
+                break buf.len();
+            }
+            match memchr::memrchr(b'\n', &buf) {
+                Some(p) => break p + 1,
+                // One line longer than the block: read further before cutting.
+                None => target = target.saturating_mul(2),
+            }
+        };
+        carry.extend_from_slice(buf.get(cut..).unwrap_or_default());
+        buf.truncate(cut);
+        let lines_in_block = memchr::memchr_iter(b'\n', &buf).count();
+        if !buf.is_empty() && !f(buf, line) {
+            return Ok(());
+        }
+        line += lines_in_block;
+    }
+    Ok(())
+}

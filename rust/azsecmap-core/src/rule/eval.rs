@@ -124,6 +124,20 @@ impl<'a, 'p> Evaluator<'a, 'p> {
         }
     }
 
+    /// An evaluator for `resource` whose `type` the caller already read.
+    pub fn with_type(
+        env: &'a Env<'p>,
+        resource: &'a Value,
+        resource_type: Option<&'a str>,
+    ) -> Self {
+        Self {
+            env,
+            resource,
+            resource_type,
+            expr_resource: resource,
+        }
+    }
+
     /// An evaluator for a related resource of an existence check: `field` conditions read
     /// `related`, while `[field()]` expressions read `primary` (the evaluated resource).
     pub fn for_related(env: &'a Env<'p>, related: &'a Value, primary: &'a Value) -> Self {
@@ -418,7 +432,7 @@ impl<'a, 'p> Evaluator<'a, 'p> {
     /// Select the values a field refers to, honouring the frames of enclosing counts.
     fn select(&self, field: &FieldRef, frames: &[Frame<'a>]) -> Selected<'a> {
         if field.full_name {
-            return Selected::One(field::read_single(field, self.resource));
+            return Selected::One(field::read_single(field, self.resource, self.resource_type));
         }
         let path = field.path_for(self.resource_type);
         for frame in frames.iter().rev() {
@@ -440,7 +454,7 @@ impl<'a, 'p> Evaluator<'a, 'p> {
             resolve_collection(self.resource, &path.segments, &mut out);
             Selected::Many(out.into_iter().map(|v| v.map(Cow::Borrowed)).collect())
         } else {
-            Selected::One(field::read_single(field, self.resource))
+            Selected::One(field::read_single(field, self.resource, self.resource_type))
         }
     }
 
