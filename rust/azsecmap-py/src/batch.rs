@@ -13,7 +13,8 @@ use arrow_array::{ArrayRef, DictionaryArray, RecordBatch, StringArray, UInt32Arr
 use arrow_schema::{DataType, Field, Schema};
 use azsecmap_core::batch::store::ResourceStore;
 use azsecmap_core::batch::{
-    evaluate_pack, evaluate_stream, BatchOptions, BatchResults, PreparedPack, State,
+    evaluate_pack, evaluate_stream, BatchOptions, BatchResults, Cancelled, PreparedPack, State,
+    StreamSummary,
 };
 use azsecmap_core::policy::BoundPolicy;
 use azsecmap_core::projection::Projection;
@@ -181,18 +182,16 @@ fn bind_all(
     (bound, errors)
 }
 
-/// Evaluate policies on resources: `(table, load errors, policy errors, resource count)`.
-/// NDJSON is evaluated block by block (streaming); a JSON array is read whole.
-#[pyfunction]
-#[pyo3(signature = (policies, parameters_json, kind, source, options_json))]
-pub fn evaluate(
+/// A prepared pack, its options, and the policies that could not be bound.
+type Prepared = (PreparedPack, BatchOptions, Vec<(String, String)>);
+
+/// Parse parameters and options, bind the policies and prepare the pack.
+fn prepare(
     py: Python<'_>,
     policies: Vec<PyRef<'_, Policy>>,
     parameters_json: &str,
-    kind: &str,
-    source: Source,
     options_json: &str,
-) -> PyResult<EvaluateOutput> {
+) -> PyResult<Prepared> {
     let params: Map<String, Value> = serde_json::from_str(parameters_json).map_err(|e| {
         raise(
             py,
@@ -216,7 +215,55 @@ pub fn evaluate(
     };
     let (bound, policy_errors) = bind_all(&policies, &params);
     drop(policies);
-    let pack = PreparedPack::new(bound);
+    Ok((PreparedPack::new(bound), options, policy_errors))
+}
+
+/// Stream an NDJSON source (file, bytes or the sample) through the pack.
+fn stream_source(
+    pack: &PreparedPack,
+    source: &Source,
+    options: &BatchOptions,
+    cancel: &AtomicBool,
+    on_block: &mut dyn FnMut(&[Value], BatchResults),
+) -> StreamOutcome {
+    match source {
+        Source::Path(p) => std::fs::File::open(p).and_then(|mut f| {
+            evaluate_stream(pack, &mut f, BLOCK_BYTES, options, cancel, on_block)
+        }),
+        Source::Bytes(b) => evaluate_stream(
+            pack,
+            &mut b.as_slice(),
+            BLOCK_BYTES,
+            options,
+            cancel,
+            on_block,
+        ),
+        Source::Sample((n, seed)) => evaluate_stream(
+            pack,
+            &mut SampleReader::new(*n, *seed),
+            BLOCK_BYTES,
+            options,
+            cancel,
+            on_block,
+        ),
+    }
+}
+
+type StreamOutcome = std::io::Result<Result<StreamSummary, Cancelled>>;
+
+/// Evaluate policies on resources: `(table, load errors, policy errors, resource count)`.
+/// NDJSON is evaluated block by block (streaming); a JSON array is read whole.
+#[pyfunction]
+#[pyo3(signature = (policies, parameters_json, kind, source, options_json))]
+pub fn evaluate(
+    py: Python<'_>,
+    policies: Vec<PyRef<'_, Policy>>,
+    parameters_json: &str,
+    kind: &str,
+    source: Source,
+    options_json: &str,
+) -> PyResult<EvaluateOutput> {
+    let (pack, options, policy_errors) = prepare(py, policies, parameters_json, options_json)?;
     let schema = schema();
     if kind == "json" {
         let store = load(py, kind, &source, &pack.projection)?;
@@ -243,27 +290,7 @@ pub fn evaluate(
                 Ok(b) => batches.push(b),
                 Err(e) => arrow_error = Some(e),
             };
-        let run = match &source {
-            Source::Path(p) => std::fs::File::open(p).and_then(|mut f| {
-                evaluate_stream(&pack, &mut f, BLOCK_BYTES, &options, cancel, &mut on_block)
-            }),
-            Source::Bytes(b) => evaluate_stream(
-                &pack,
-                &mut b.as_slice(),
-                BLOCK_BYTES,
-                &options,
-                cancel,
-                &mut on_block,
-            ),
-            Source::Sample((n, seed)) => evaluate_stream(
-                &pack,
-                &mut SampleReader::new(*n, *seed),
-                BLOCK_BYTES,
-                &options,
-                cancel,
-                &mut on_block,
-            ),
-        };
+        let run = stream_source(&pack, &source, &options, cancel, &mut on_block);
         (run, batches, arrow_error)
     })?;
     let (run, batches, arrow_error) = outcome;
@@ -582,30 +609,7 @@ pub fn evaluate_stream_start(
             Some(""),
         ));
     }
-    let params: Map<String, Value> = serde_json::from_str(parameters_json).map_err(|e| {
-        raise(
-            py,
-            "PolicyError",
-            &format!("parameters must be a JSON object: {e}"),
-            Some("/parameters"),
-        )
-    })?;
-    let options_value: Value = serde_json::from_str(options_json).unwrap_or(Value::Null);
-    let flag = |k: &str, default: bool| {
-        options_value
-            .get(k)
-            .and_then(Value::as_bool)
-            .unwrap_or(default)
-    };
-    let options = BatchOptions {
-        eval: options_from(py, &options_value)?,
-        include_not_applicable: flag("include_not_applicable", false),
-        only_failing: flag("only_failing", false),
-        reasons: flag("reasons", true),
-    };
-    let (bound, policy_errors) = bind_all(&policies, &params);
-    drop(policies);
-    let pack = PreparedPack::new(bound);
+    let (pack, options, policy_errors) = prepare(py, policies, parameters_json, options_json)?;
     let schema = schema();
     let (tx, rx) = std::sync::mpsc::sync_channel::<StreamMsg>(2);
     let cancel = Arc::new(AtomicBool::new(false));
@@ -619,34 +623,7 @@ pub fn evaluate_stream_start(
                     let _ = tx.send(StreamMsg::Batch(b));
                 }
             };
-            let outcome = match &source {
-                Source::Path(p) => std::fs::File::open(p).and_then(|mut f| {
-                    evaluate_stream(
-                        &pack,
-                        &mut f,
-                        BLOCK_BYTES,
-                        &options,
-                        &worker_cancel,
-                        &mut on_block,
-                    )
-                }),
-                Source::Bytes(b) => evaluate_stream(
-                    &pack,
-                    &mut b.as_slice(),
-                    BLOCK_BYTES,
-                    &options,
-                    &worker_cancel,
-                    &mut on_block,
-                ),
-                Source::Sample((n, seed)) => evaluate_stream(
-                    &pack,
-                    &mut SampleReader::new(*n, *seed),
-                    BLOCK_BYTES,
-                    &options,
-                    &worker_cancel,
-                    &mut on_block,
-                ),
-            };
+            let outcome = stream_source(&pack, &source, &options, &worker_cancel, &mut on_block);
             match outcome {
                 Ok(Ok(s)) => Ok((
                     s.errors.into_iter().map(|e| (e.line, e.message)).collect(),
