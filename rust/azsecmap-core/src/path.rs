@@ -162,7 +162,9 @@ pub fn get_member<'a>(object: &'a serde_json::Map<String, Value>, key: &str) -> 
     if let Some((_, v)) = object.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)) {
         return Some(v);
     }
-    if key.is_ascii() && object.keys().all(|k| k.is_ascii()) {
+    // An ASCII name can only fold-match an ASCII key (ignoring exotic folds such as the Kelvin
+    // sign), so the Unicode pass is for non-ASCII names only.
+    if key.is_ascii() {
         return None;
     }
     let folded = key.to_lowercase();
