@@ -178,15 +178,31 @@ pub fn compare_order(a: &Value, b: &Value) -> Result<Ordering, String> {
     }
 }
 
-/// A short rendering of a value for messages.
+/// A short rendering of a value for messages: compact JSON cut at 80 characters. Serialising
+/// stops early, so a huge value costs no more than a small one.
 pub fn brief(v: &Value) -> String {
-    let s = v.to_string();
-    if s.chars().count() > 80 {
-        let cut: String = s.chars().take(77).collect();
-        format!("{cut}...")
-    } else {
-        s
+    const LIMIT: usize = 80;
+    struct Capped(Vec<u8>);
+    impl std::io::Write for Capped {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if self.0.len() > LIMIT * 4 {
+                return Err(std::io::Error::other("enough"));
+            }
+            self.0.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
     }
+    let mut out = Capped(Vec::new());
+    let complete = serde_json::to_writer(&mut out, v).is_ok();
+    let text = String::from_utf8_lossy(&out.0);
+    if complete && text.chars().count() <= LIMIT {
+        return text.into_owned();
+    }
+    let cut: String = text.chars().take(LIMIT - 3).collect();
+    format!("{cut}...")
 }
 
 /// A compiled `like` pattern: `*` matches any run, `?` one character; case-insensitive.

@@ -481,25 +481,20 @@ fn decide(
     })
 }
 
-/// The deciding conditions of a matched pair, as one line.
+/// The deciding conditions of a matched pair, as one line (at most three, `type` checks left
+/// out when others decided too).
 fn explain(policy: &BoundPolicy, doc: &Value, options: &EvalOptions) -> Option<String> {
     let d = policy.decide(doc, options, true).ok()?;
-    let texts: Vec<String> = d
+    let mut deciding: Vec<&crate::rule::eval::Reason> = d
         .reasons
         .iter()
         .filter(|r| !r.subject.eq_ignore_ascii_case("type"))
-        .map(ToString::to_string)
         .collect();
-    let line = if texts.is_empty() {
-        d.reasons
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join("; ")
-    } else {
-        texts.join("; ")
-    };
-    Some(line)
+    if deciding.is_empty() {
+        deciding = d.reasons.iter().collect();
+    }
+    let texts: Vec<String> = deciding.iter().take(3).map(ToString::to_string).collect();
+    Some(texts.join("; "))
 }
 
 /// A manual policy's state: its `details.defaultState` (effect-manual docs: `Unknown` unless
