@@ -22,6 +22,10 @@
     clippy::indexing_slicing
 )]
 
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use common::{data_dir, json_files};
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -87,29 +91,6 @@ fn selected(ids: &[&str]) -> bool {
             .any(|f| regex::Regex::new(f).map_or(true, |re| ids.iter().any(|id| re.is_match(id))))
 }
 
-fn data_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("AZSECMAP_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
-    dir.join("azure-policy/policyDefinitions")
-        .is_dir()
-        .then_some(dir)
-}
-
-fn json_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            json_files(&p, out);
-        } else if p.extension().is_some_and(|x| x == "json") {
-            out.push(p);
-        }
-    }
-}
-
 /// A definition as loaded: its fallback name, its text and its parsed document.
 struct Source {
     name: String,
@@ -124,7 +105,7 @@ struct Corpus {
 }
 
 fn load_corpus() -> Corpus {
-    let Some(data) = data_dir() else {
+    let Some(data) = data_dir("azure-policy") else {
         eprintln!(
             "NOTE: shared data not found (set AZSECMAP_DATA); benching a small EMBEDDED set of \
              our own definitions and resources instead of the built-ins"

@@ -10,6 +10,9 @@
     clippy::indexing_slicing
 )]
 
+mod common;
+
+use common::{data_dir, repo_root};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
@@ -17,17 +20,6 @@ use azsecmap_core::batch::store::ResourceStore;
 use azsecmap_core::batch::{evaluate_pack, evaluate_stream, BatchOptions, PreparedPack};
 use azsecmap_core::policy::PolicyDefinition;
 use serde_json::Value;
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn data_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("AZSECMAP_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join("../shared/data"));
-    dir.join("azure-policy").is_dir().then_some(dir)
-}
 
 fn run(case: &Value, data: Option<&Path>) -> Result<Option<Vec<String>>, String> {
     let policy = match (
@@ -141,7 +133,7 @@ fn batch_case_corpus() {
         })
         .unwrap_or_default();
     files.sort();
-    let data = data_dir();
+    let data = data_dir("azure-policy");
     let (mut passed, mut skipped) = (0, 0);
     let mut failures = Vec::new();
     for f in &files {

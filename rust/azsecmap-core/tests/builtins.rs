@@ -10,35 +10,16 @@
     clippy::indexing_slicing
 )]
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::{data_dir, json_files};
 
 use azsecmap_core::policy::{Mode, PolicyDefinition};
 use serde_json::{Map, Value};
 
-fn data_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("AZSECMAP_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
-    dir.join("azure-policy").is_dir().then_some(dir)
-}
-
-fn json_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            json_files(&p, out);
-        } else if p.extension().is_some_and(|x| x == "json") {
-            out.push(p);
-        }
-    }
-}
-
 #[test]
 fn all_and_indexed_builtins_compile() {
-    let Some(data) = data_dir() else {
+    let Some(data) = data_dir("azure-policy") else {
         println!("skipped: ../shared/data is absent (set AZSECMAP_DATA)");
         return;
     };

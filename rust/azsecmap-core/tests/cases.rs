@@ -9,22 +9,14 @@
     clippy::indexing_slicing
 )]
 
+mod common;
+
+use common::{data_dir, repo_root};
 use std::path::{Path, PathBuf};
 
 use azsecmap_core::policy::PolicyDefinition;
 use azsecmap_core::EvalOptions;
 use serde_json::{Map, Value};
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn data_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("AZSECMAP_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join("../shared/data"));
-    dir.join("azure-policy").is_dir().then_some(dir)
-}
 
 fn case_files(dir: &Path, out: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
@@ -146,7 +138,7 @@ fn run_case(case: &Value, data: Option<&Path>) -> Result<Option<Outcome>, String
 fn case_corpus() {
     let mut files = Vec::new();
     case_files(&repo_root().join("tests/cases"), &mut files);
-    let data = data_dir();
+    let data = data_dir("azure-policy");
     let (mut passed, mut skipped) = (0usize, 0usize);
     let mut failures = Vec::new();
     for file in &files {

@@ -2,10 +2,12 @@
 //! chunking properties, JSON validity, type coverage, ARM shapes compared with the real
 //! documents in `../shared/data/arm-resources`, misconfiguration rates, and a timing print.
 
+mod common;
+
+use common::{data_dir, json_files};
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::hash::{Hash, Hasher};
-use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use azsecmap_core::sample::{resource, resources, write_ndjson, write_range, Kind};
@@ -195,27 +197,6 @@ fn type_mix_at_ten_thousand() {
 // ---------------------------------------------------------------------------------------
 // Shapes against the real ARM documents.
 
-fn data_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("AZSECMAP_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
-    dir.join("arm-resources").is_dir().then_some(dir)
-}
-
-fn json_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            json_files(&p, out);
-        } else if p.extension().is_some_and(|x| x == "json") {
-            out.push(p);
-        }
-    }
-}
-
 /// Property paths under `properties` to depth 2; array elements add `[*]`, not depth.
 fn paths(v: &Value, prefix: &str, depth: usize, out: &mut BTreeSet<String>) {
     match v {
@@ -327,7 +308,7 @@ fn not_generated(ty: &str, path: &str) -> bool {
 
 #[test]
 fn shapes_match_the_arm_examples() {
-    let Some(dir) = data_dir() else {
+    let Some(dir) = data_dir("arm-resources") else {
         println!("skipped: ../shared/data/arm-resources is absent (set AZSECMAP_DATA)");
         return;
     };

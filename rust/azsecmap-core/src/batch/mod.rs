@@ -16,11 +16,10 @@ use serde_json::Value;
 
 use crate::alias::AliasTable;
 use crate::field::resource_type;
-use crate::policy::{BoundPolicy, Mode};
+use crate::policy::BoundPolicy;
 use crate::projection::Projection;
 use crate::rule::eval::{Env, EvalOptions, Evaluator};
 use crate::rule::{Cond, CountSource, FieldSpec};
-use crate::tag_support;
 use applicability::{applies, type_probe, Considered};
 use existence::{Existence, RelatedSet};
 use store::ResourceStore;
@@ -149,7 +148,7 @@ impl PreparedPack {
         let probe = type_probe(resource_type);
         let mut out = Vec::new();
         for (i, e) in self.entries.iter().enumerate() {
-            if e.kind == EffectKind::Disabled || mode_excludes(&e.policy, resource_type).is_some() {
+            if e.kind == EffectKind::Disabled || mode_excludes(&e.policy, resource_type) {
                 continue;
             }
             let env = env_for(&e.policy, options);
@@ -177,21 +176,14 @@ fn env_for<'p>(policy: &'p BoundPolicy, options: &'p EvalOptions) -> Env<'p> {
     }
 }
 
-/// Why the mode (or the `Microsoft.Resources` rule) keeps a policy off a type, if it does.
-fn mode_excludes(policy: &BoundPolicy, resource_type: &str) -> Option<&'static str> {
+/// Whether the mode, or the rule that `Microsoft.Resources` types other than subscriptions and
+/// resource groups are never evaluated, keeps a policy off a type.
+fn mode_excludes(policy: &BoundPolicy, resource_type: &str) -> bool {
     let lower = resource_type.to_ascii_lowercase();
-    if lower.starts_with("microsoft.resources/")
+    let resources_rp = lower.starts_with("microsoft.resources/")
         && lower != "microsoft.resources/subscriptions"
-        && lower != "microsoft.resources/subscriptions/resourcegroups"
-    {
-        return Some("Azure Policy does not evaluate `Microsoft.Resources` resources");
-    }
-    match &policy.definition.mode {
-        Mode::All => None,
-        Mode::Indexed if tag_support::indexed_applies(resource_type) => None,
-        Mode::Indexed => Some("mode Indexed skips types that do not support tags and location"),
-        Mode::ResourceProvider(_) => Some("resource-provider modes are not evaluated"),
-    }
+        && lower != "microsoft.resources/subscriptions/resourcegroups";
+    resources_rp || policy.definition.mode.excludes(resource_type).is_some()
 }
 
 /// Add every property path a condition reads to the projection.

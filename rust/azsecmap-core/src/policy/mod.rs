@@ -39,6 +39,22 @@ pub enum Mode {
 }
 
 impl Mode {
+    /// Why this mode keeps a policy off resources of `resource_type`, if it does: `Indexed`
+    /// only evaluates types that support tags and location; resource-provider modes evaluate
+    /// data-plane objects, which azsecmap does not.
+    pub fn excludes(&self, resource_type: &str) -> Option<String> {
+        match self {
+            Mode::All => None,
+            Mode::Indexed if tag_support::indexed_applies(resource_type) => None,
+            Mode::Indexed => Some(format!(
+                "mode Indexed skips `{resource_type}`: the type does not support tags and location"
+            )),
+            Mode::ResourceProvider(m) => Some(format!(
+                "resource-provider mode `{m}` evaluates data-plane objects, which azsecmap does not support"
+            )),
+        }
+    }
+
     /// The mode as Azure writes it.
     pub fn as_str(&self) -> &str {
         match self {
@@ -484,21 +500,10 @@ impl PolicyDefinition {
 impl BoundPolicy {
     /// Whether the policy applies to a resource of this type at all (its mode).
     pub fn applies_to(&self, resource: &Value) -> Result<(), String> {
-        match &self.definition.mode {
-            Mode::All => Ok(()),
-            Mode::Indexed => {
-                let t = field::resource_type(resource).unwrap_or("");
-                if tag_support::indexed_applies(t) {
-                    Ok(())
-                } else {
-                    Err(format!(
-                        "mode Indexed skips `{t}`: the type does not support tags and location"
-                    ))
-                }
-            }
-            Mode::ResourceProvider(m) => Err(format!(
-                "resource-provider mode `{m}` evaluates data-plane objects, which azsecmap does not support"
-            )),
+        let t = field::resource_type(resource).unwrap_or("");
+        match self.definition.mode.excludes(t) {
+            Some(why) => Err(why),
+            None => Ok(()),
         }
     }
 
