@@ -46,6 +46,19 @@ impl Node {
         self.children.get_mut(pos).map(|(_, n)| n)
     }
 
+    /// The member node for a key given as raw bytes (not yet checked for UTF-8).
+    #[inline]
+    fn find_bytes(&self, key: &[u8]) -> Option<&Node> {
+        if key.is_ascii() {
+            return self
+                .children
+                .iter()
+                .find(|(k, _)| k.len() == key.len() && k.as_bytes().eq_ignore_ascii_case(key))
+                .map(|(_, n)| n);
+        }
+        std::str::from_utf8(key).ok().and_then(|k| self.find(k))
+    }
+
     fn find(&self, key: &str) -> Option<&Node> {
         self.children
             .iter()
@@ -134,10 +147,32 @@ impl Projection {
 
     /// Parse one JSON document through the projection.
     pub fn parse(&self, bytes: &[u8]) -> Result<Value, serde_json::Error> {
-        let mut de = serde_json::Deserializer::from_slice(bytes);
-        let v = Pruned(&self.root).deserialize(&mut de)?;
-        de.end()?;
-        Ok(v)
+        self.parse_gated(bytes, None)
+    }
+
+    /// Parse one resource document through the projection. When `gate` says the resource's
+    /// type is not needed, only its `id` and `type` are kept (decided as soon as `type` is
+    /// read, so the members after it are skipped without being built).
+    pub fn parse_gated(
+        &self,
+        bytes: &[u8],
+        gate: Option<TypeGate<'_>>,
+    ) -> Result<Value, serde_json::Error> {
+        let parse = |gate: Option<TypeGate<'_>>| {
+            let mut de = serde_json::Deserializer::from_slice(bytes);
+            let v = Pruned {
+                node: &self.root,
+                gate,
+            }
+            .deserialize(&mut de)?;
+            de.end()?;
+            Ok::<Value, serde_json::Error>(v)
+        };
+        match parse(gate) {
+            // A second `type` member: the gate may have dropped members the last one needs.
+            Err(e) if gate.is_some() && e.to_string().starts_with(DUPLICATE_TYPE) => parse(None),
+            other => other,
+        }
     }
 
     /// Parse a JSON array of documents, or a Resource Graph page `{"data": [...]}`, calling
@@ -156,22 +191,39 @@ impl Projection {
     }
 }
 
-struct Pruned<'n>(&'n Node);
+/// Whether a resource of a given type must be read through the whole projection (`true`) or
+/// only for its `id` and `type` (`false`).
+pub type TypeGate<'g> = &'g (dyn Fn(&str) -> bool + Sync);
 
-impl<'de> DeserializeSeed<'de> for Pruned<'_> {
-    type Value = Value;
+/// Error text that makes [`Projection::parse_gated`] read a document again without its gate.
+const DUPLICATE_TYPE: &str = "a second `type` member";
 
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-        if self.0.keep_all {
-            return serde::Deserialize::deserialize(d);
-        }
-        d.deserialize_any(PrunedVisitor(self.0))
+/// A value read through a trie node; `gate` only at the document root.
+struct Pruned<'n, 'g> {
+    node: &'n Node,
+    gate: Option<TypeGate<'g>>,
+}
+
+impl<'n> Pruned<'n, '_> {
+    fn new(node: &'n Node) -> Self {
+        Self { node, gate: None }
     }
 }
 
-struct PrunedVisitor<'n>(&'n Node);
+impl<'de> DeserializeSeed<'de> for Pruned<'_, '_> {
+    type Value = Value;
 
-impl<'de> Visitor<'de> for PrunedVisitor<'_> {
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        if self.node.keep_all {
+            return serde::Deserialize::deserialize(d);
+        }
+        d.deserialize_any(PrunedVisitor(self))
+    }
+}
+
+struct PrunedVisitor<'n, 'g>(Pruned<'n, 'g>);
+
+impl<'de> Visitor<'de> for PrunedVisitor<'_, '_> {
     type Value = Value;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -205,9 +257,9 @@ impl<'de> Visitor<'de> for PrunedVisitor<'_> {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
         let mut out = Vec::new();
-        match &self.0.elements {
+        match &self.0.node.elements {
             Some(node) => {
-                while let Some(v) = seq.next_element_seed(Pruned(node))? {
+                while let Some(v) = seq.next_element_seed(Pruned::new(node))? {
                     out.push(v);
                 }
             }
@@ -217,45 +269,75 @@ impl<'de> Visitor<'de> for PrunedVisitor<'_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let Pruned { node, gate } = self.0;
+        let identity = |k: &str| k.eq_ignore_ascii_case("id") || k.eq_ignore_ascii_case("type");
         let mut out = Map::new();
-        while let Some(key) = map.next_key::<KeyRef<'de>>()? {
-            match self.0.find(&key.0) {
-                Some(child) => {
-                    let v = map.next_value_seed(Pruned(child))?;
-                    out.insert(key.0.into_owned(), v);
-                }
-                None => {
-                    map.next_value::<IgnoredAny>()?;
-                }
+        // Set once the gate has said this resource's type is not needed.
+        let mut lean = false;
+        let mut seen_type = false;
+        while let Some(key) = map.next_key::<KeyBytes<'de>>()? {
+            let Some(child) = node.find_bytes(&key.0) else {
+                map.next_value::<IgnoredAny>()?;
+                continue;
+            };
+            let key = key.into_string()?;
+            if lean && !identity(&key) {
+                map.next_value::<IgnoredAny>()?;
+                continue;
             }
+            let v = map.next_value_seed(Pruned::new(child))?;
+            if let Some(gate) = gate.filter(|_| key.eq_ignore_ascii_case("type")) {
+                if seen_type {
+                    return Err(serde::de::Error::custom(DUPLICATE_TYPE));
+                }
+                seen_type = true;
+                lean = v.as_str().is_some_and(|t| !gate(t));
+            }
+            out.insert(key, v);
+        }
+        if lean {
+            out.retain(|k, _| identity(k));
         }
         Ok(Value::Object(out))
     }
 }
 
-/// An object key, borrowed from the input when it holds no escapes, so skipped members cost
-/// no allocation.
-struct KeyRef<'de>(std::borrow::Cow<'de, str>);
+/// An object key as raw bytes, borrowed from the input when it holds no escapes. Keys of
+/// members that are skipped are never checked for UTF-8 nor copied.
+struct KeyBytes<'de>(std::borrow::Cow<'de, [u8]>);
 
-impl<'de> serde::Deserialize<'de> for KeyRef<'de> {
+impl KeyBytes<'_> {
+    fn into_string<E: serde::de::Error>(self) -> Result<String, E> {
+        String::from_utf8(self.0.into_owned())
+            .map_err(|_| E::custom("invalid UTF-8 in an object key"))
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for KeyBytes<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
         impl<'de> Visitor<'de> for V {
-            type Value = KeyRef<'de>;
+            type Value = KeyBytes<'de>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("an object key")
             }
-            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<KeyRef<'de>, E> {
-                Ok(KeyRef(std::borrow::Cow::Borrowed(v)))
+            fn visit_borrowed_bytes<E>(self, v: &'de [u8]) -> Result<KeyBytes<'de>, E> {
+                Ok(KeyBytes(std::borrow::Cow::Borrowed(v)))
             }
-            fn visit_str<E>(self, v: &str) -> Result<KeyRef<'de>, E> {
-                Ok(KeyRef(std::borrow::Cow::Owned(v.to_string())))
+            fn visit_bytes<E>(self, v: &[u8]) -> Result<KeyBytes<'de>, E> {
+                Ok(KeyBytes(std::borrow::Cow::Owned(v.to_vec())))
             }
-            fn visit_string<E>(self, v: String) -> Result<KeyRef<'de>, E> {
-                Ok(KeyRef(std::borrow::Cow::Owned(v)))
+            fn visit_byte_buf<E>(self, v: Vec<u8>) -> Result<KeyBytes<'de>, E> {
+                Ok(KeyBytes(std::borrow::Cow::Owned(v)))
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<KeyBytes<'de>, E> {
+                Ok(KeyBytes(std::borrow::Cow::Borrowed(v.as_bytes())))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<KeyBytes<'de>, E> {
+                Ok(KeyBytes(std::borrow::Cow::Owned(v.as_bytes().to_vec())))
             }
         }
-        d.deserialize_str(V)
+        d.deserialize_bytes(V)
     }
 }
 
@@ -272,7 +354,7 @@ impl<'de> Visitor<'de> for Container<'_, '_> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while let Some(v) = seq.next_element_seed(Pruned(self.node))? {
+        while let Some(v) = seq.next_element_seed(Pruned::new(self.node))? {
             (self.each)(v);
         }
         Ok(())
@@ -280,8 +362,8 @@ impl<'de> Visitor<'de> for Container<'_, '_> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let mut found = false;
-        while let Some(key) = map.next_key::<KeyRef<'de>>()? {
-            if key.0.eq_ignore_ascii_case("data") && !found {
+        while let Some(key) = map.next_key::<KeyBytes<'de>>()? {
+            if key.0.eq_ignore_ascii_case(b"data") && !found {
                 found = true;
                 map.next_value_seed(DataSeed {
                     node: self.node,

@@ -163,3 +163,53 @@ fn batch_case_corpus() {
         failures.join("\n")
     );
 }
+
+/// The type gate: resources of a type no policy can apply to keep only `id` and `type`, wherever
+/// `type` sits in the document; a document with two `type` members is read whole; results do
+/// not change.
+#[test]
+fn type_gate_keeps_only_identity_for_unneeded_types() {
+    let def = PolicyDefinition::from_value(
+        &serde_json::json!({"if": {"allOf": [
+            {"field": "type", "equals": "Microsoft.Storage/storageAccounts"},
+            {"field": "Microsoft.Storage/storageAccounts/supportsHttpsTrafficOnly", "equals": false}
+        ]}, "then": {"effect": "audit"}}),
+        "gate",
+    )
+    .unwrap();
+    let pack = PreparedPack::new(vec![def.bind(&serde_json::Map::new()).unwrap()]);
+    let lines = [
+        r#"{"id":"/s/sa","type":"Microsoft.Storage/storageAccounts","properties":{"supportsHttpsTrafficOnly":false}}"#,
+        r#"{"id":"/s/ra","properties":{"supportsHttpsTrafficOnly":false},"type":"Microsoft.Authorization/roleAssignments","name":"ra"}"#,
+        r#"{"id":"/s/kv","type":"Microsoft.KeyVault/vaults","properties":{"supportsHttpsTrafficOnly":false},"tags":{"a":"b"}}"#,
+        r#"{"id":"/s/dup","type":"Microsoft.KeyVault/vaults","properties":{"supportsHttpsTrafficOnly":false},"type":"Microsoft.Storage/storageAccounts"}"#,
+    ];
+    let ndjson = lines.join("\n");
+    let mut docs: Vec<Value> = Vec::new();
+    let mut flagged: Vec<u32> = Vec::new();
+    let options = BatchOptions::default();
+    evaluate_stream(
+        &pack,
+        &mut ndjson.as_bytes(),
+        1 << 20,
+        &options,
+        &AtomicBool::new(false),
+        &mut |block, r| {
+            flagged.extend(r.resource.iter().map(|&i| i + docs.len() as u32));
+            docs.extend_from_slice(block);
+        },
+    )
+    .unwrap()
+    .unwrap();
+    assert_eq!(docs.len(), 4);
+    assert!(docs[0]["properties"]["supportsHttpsTrafficOnly"] == false);
+    for lean in [&docs[1], &docs[2]] {
+        let keys: Vec<&String> = lean.as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["id", "type"], "{lean}");
+    }
+    // The duplicate-type document was read without the gate: its last `type` wins and the
+    // property the policy reads is there.
+    assert_eq!(docs[3]["type"], "Microsoft.Storage/storageAccounts");
+    assert_eq!(docs[3]["properties"]["supportsHttpsTrafficOnly"], false);
+    assert_eq!(flagged, [0, 3]);
+}

@@ -545,9 +545,11 @@ pub fn evaluate_stream(
     let mut cancelled = false;
     let (tx, rx) = std::sync::mpsc::sync_channel::<(Vec<u8>, usize)>(1);
     let (recycle_tx, recycle_rx) = std::sync::mpsc::channel::<Vec<u8>>();
+    let needed = NeededTypes::new(pack, &options.eval);
+    let gate = |t: &str| needed.get(t);
     let parse = |block: &[u8], line: usize| {
         let mut st = ResourceStore::default();
-        st.extend_ndjson(block, line, &pack.projection);
+        st.extend_ndjson_gated(block, line, &pack.projection, Some(&gate));
         st
     };
     let read_result = std::thread::scope(|scope| {
@@ -640,6 +642,48 @@ pub fn evaluate_stream(
         drop_in_parallel(deferred);
     }
     Ok(Ok(summary))
+}
+
+/// Which resource types a run must read in full: those some policy can apply to, and the
+/// related types existence checks look for. Any other resource produces no pair to decide, so
+/// parsing keeps only its `id` and `type`. Answers are cached per type, shared by the parsing
+/// threads.
+struct NeededTypes<'p> {
+    pack: &'p PreparedPack,
+    options: &'p EvalOptions,
+    known: std::sync::RwLock<HashMap<String, bool>>,
+}
+
+impl<'p> NeededTypes<'p> {
+    fn new(pack: &'p PreparedPack, options: &'p EvalOptions) -> Self {
+        Self {
+            pack,
+            options,
+            known: std::sync::RwLock::new(HashMap::new()),
+        }
+    }
+
+    fn get(&self, resource_type: &str) -> bool {
+        if let Some(&known) = self
+            .known
+            .read()
+            .ok()
+            .as_ref()
+            .and_then(|m| m.get(resource_type))
+        {
+            return known;
+        }
+        let lower = resource_type.to_ascii_lowercase();
+        let needed = self.pack.related_types.contains(&lower)
+            || !self
+                .pack
+                .candidates_for(resource_type, self.options)
+                .is_empty();
+        if let Ok(mut m) = self.known.write() {
+            m.insert(resource_type.to_string(), needed);
+        }
+        needed
+    }
 }
 
 /// Free a block of documents on all cores (freeing millions of small trees is not free).
