@@ -10,6 +10,7 @@ pub mod error;
 pub mod export;
 pub mod query;
 pub mod relationship;
+pub mod tables;
 
 use std::collections::{HashMap, HashSet};
 

@@ -11,8 +11,12 @@
 //! - the best path to a target is the strongest; ties go to fewer hops, then to the more
 //!   precise relationship.
 //!
-//! Controls that share a policy with the source but are not reached by any published path
-//! come back as derived `shares_policy` hits, flagged as not published.
+//! Derived hits come after the published ones, only for targets no published path reaches,
+//! flagged `published = false` with relationship `shares_policy`: a target control that
+//! shares a policy with the source, or one reached by published mappings that start with a
+//! single `shares_policy` step from the source to a control of a third framework. The
+//! derived step does not count against `max_hops`; its strength is
+//! [`SHARES_POLICY_WEIGHT`] × the Jaccard overlap of the two controls' policy sets.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -56,8 +60,9 @@ pub struct Step {
     pub from: String,
     /// Control walked to.
     pub to: String,
-    /// Relationship read `from REL to` (already reversed when `reversed`).
-    pub relationship: Relationship,
+    /// Relationship read `from REL to` (already reversed when `reversed`); `None` for a
+    /// derived `shares_policy` step.
+    pub relationship: Option<Relationship>,
     /// The edge's strength.
     pub strength: f64,
     /// True when the published mapping points the other way (`to → from`).
@@ -75,15 +80,15 @@ pub struct MapHit {
     pub source: String,
     /// Target control node id.
     pub target: String,
-    /// Composed relationship; `None` for a derived `shares_policy` hit.
+    /// Composed relationship; `None` for a derived hit (its path has a `shares_policy` step).
     pub relationship: Option<Relationship>,
     /// Product of the step strengths (or the `shares_policy` strength).
     pub strength: f64,
     /// False for derived `shares_policy` hits.
     pub published: bool,
-    /// The published mapping steps (empty for derived hits).
+    /// The steps, source first.
     pub steps: Vec<Step>,
-    /// Policy ids both controls share (derived hits only).
+    /// Policy ids behind the derived step (derived hits only).
     pub shared_policies: Vec<String>,
 }
 
@@ -93,24 +98,16 @@ impl MapHit {
         self.relationship.map_or("shares_policy", Relationship::as_str)
     }
 
-    /// Number of mapping edges on the path (0 for derived hits).
+    /// Number of steps on the path (a derived `shares_policy` step counts as one).
     pub fn hops(&self) -> usize {
         self.steps.len()
     }
 
-    /// Node ids along the evidence path: controls for a published hit, or
-    /// `[source, policy:…, target]` for a derived one.
+    /// Control node ids along the evidence path, source first.
     pub fn path(&self) -> Vec<String> {
-        if self.published {
-            let mut out = vec![self.source.clone()];
-            out.extend(self.steps.iter().map(|s| s.to.clone()));
-            out
-        } else {
-            let mut out = vec![self.source.clone()];
-            out.extend(self.shared_policies.iter().map(|p| format!("policy:{p}")));
-            out.push(self.target.clone());
-            out
-        }
+        let mut out = vec![self.source.clone()];
+        out.extend(self.steps.iter().map(|s| s.to.clone()));
+        out
     }
 
     fn better_than(&self, other: &MapHit) -> bool {
@@ -139,9 +136,17 @@ pub struct UnautomatedControl {
     pub manual_policies: usize,
 }
 
+/// The two ends of a query.
+struct Ends<'a> {
+    source: &'a str,
+    source_fw: &'a str,
+    target_fw: &'a str,
+}
+
+/// A path under construction; `relationship` is `None` once a derived step is on it.
 struct Partial {
     node: NodeIndex,
-    relationship: Relationship,
+    relationship: Option<Relationship>,
     strength: f64,
     steps: Vec<Step>,
     visited: Vec<NodeIndex>,
@@ -170,7 +175,7 @@ impl ControlGraph {
 
     /// Map one control (`FRAMEWORK:CONTROL`) into `to_framework`: published mappings,
     /// direct and through pivot frameworks, best path per target control, strongest first;
-    /// then derived `shares_policy` hits when asked for.
+    /// then, when asked for, derived hits for the targets no published path reaches.
     pub fn map(
         &self,
         control: &str,
@@ -180,15 +185,37 @@ impl ControlGraph {
         let start = self.control_index(control)?;
         self.check_framework(to_framework)?;
         let source_fw = self.framework_of(start).unwrap_or_default().to_string();
-        let mut best: BTreeMap<NodeIndex, MapHit> = BTreeMap::new();
-        let mut best_at: HashMap<NodeIndex, (f64, u8)> = HashMap::new();
-        let mut frontier = vec![Partial {
+        let origin = Partial {
             node: start,
-            relationship: Relationship::Equal,
+            relationship: Some(Relationship::Equal),
             strength: 1.0,
             steps: Vec::new(),
             visited: vec![start],
-        }];
+        };
+        let ends = Ends {
+            source: control,
+            source_fw: &source_fw,
+            target_fw: to_framework,
+        };
+        let mut hits: Vec<MapHit> = self.walk(origin, &ends, opts).into_values().collect();
+        sort_hits(&mut hits);
+        if opts.include_derived {
+            let reached: BTreeSet<String> = hits.iter().map(|h| h.target.clone()).collect();
+            let mut derived = self.derived_hits(start, &ends, opts);
+            derived.retain(|h| !reached.contains(&h.target));
+            sort_hits(&mut derived);
+            hits.extend(derived);
+        }
+        Ok(hits)
+    }
+
+    /// Published paths from `origin` (which may already carry a derived first step), best
+    /// hit per target control.
+    fn walk(&self, origin: Partial, ends: &Ends<'_>, opts: MapOptions) -> BTreeMap<NodeIndex, MapHit> {
+        let mut best: BTreeMap<NodeIndex, MapHit> = BTreeMap::new();
+        let mut best_at: HashMap<NodeIndex, (f64, u8)> = HashMap::new();
+        let derived_prefix = origin.steps.len();
+        let mut frontier = vec![origin];
         for hop in 1..=opts.max_hops {
             let mut next = Vec::new();
             for p in &frontier {
@@ -201,24 +228,24 @@ impl ControlGraph {
                         continue;
                     }
                     let to_fw = self.framework_of(to).unwrap_or_default();
-                    let relationship = p.relationship.compose(walked);
+                    let relationship = p.relationship.map(|r| r.compose(walked));
                     let mut steps = p.steps.clone();
                     steps.push(Step {
                         from: self.id_of(p.node),
                         to: self.id_of(to),
-                        relationship: walked,
+                        relationship: Some(walked),
                         strength: m.strength,
                         reversed,
                         provenance: m.provenance.clone(),
                         rationale: m.rationale.clone(),
                     });
-                    if to_fw == to_framework {
+                    if to_fw == ends.target_fw {
                         let hit = MapHit {
-                            source: control.to_string(),
+                            source: ends.source.to_string(),
                             target: self.id_of(to),
-                            relationship: Some(relationship),
+                            relationship,
                             strength,
-                            published: true,
+                            published: derived_prefix == 0,
                             steps,
                             shared_policies: Vec::new(),
                         };
@@ -226,13 +253,13 @@ impl ControlGraph {
                         if replace {
                             best.insert(to, hit);
                         }
-                    } else if to_fw != source_fw && hop < opts.max_hops {
-                        let key = (strength, relationship.precision_rank());
+                    } else if to_fw != ends.source_fw && hop < opts.max_hops {
+                        let rank = rank(relationship);
                         let improves = best_at.get(&to).map_or(true, |&(s, r)| {
-                            strength > s + EPS || ((strength - s).abs() <= EPS && key.1 < r)
+                            strength > s + EPS || ((strength - s).abs() <= EPS && rank < r)
                         });
                         if improves {
-                            best_at.insert(to, key);
+                            best_at.insert(to, (strength, rank));
                             let mut visited = p.visited.clone();
                             visited.push(to);
                             next.push(Partial {
@@ -248,15 +275,94 @@ impl ControlGraph {
             }
             frontier = next;
         }
-        let mut hits: Vec<MapHit> = best.into_values().collect();
-        sort_hits(&mut hits);
-        if opts.include_derived {
-            let reached: BTreeSet<String> = hits.iter().map(|h| h.target.clone()).collect();
-            let mut derived = self.shares_policy(start, to_framework, &reached, opts.min_strength);
-            sort_hits(&mut derived);
-            hits.extend(derived);
+        best
+    }
+
+    /// Derived hits: controls of the target framework that share a policy with the source,
+    /// and targets reached by published paths that start with one `shares_policy` step from
+    /// the source to a control of a third framework.
+    fn derived_hits(&self, start: NodeIndex, ends: &Ends<'_>, opts: MapOptions) -> Vec<MapHit> {
+        let mut best: BTreeMap<NodeIndex, MapHit> = BTreeMap::new();
+        let offer = |best: &mut BTreeMap<NodeIndex, MapHit>, at: NodeIndex, hit: MapHit| {
+            if best.get(&at).map_or(true, |old| hit.better_than(old)) {
+                best.insert(at, hit);
+            }
+        };
+        let source_id = self.id_of(start);
+        for (c, common, strength) in self.policy_neighbours(start) {
+            if strength + EPS < opts.min_strength {
+                continue;
+            }
+            let c_fw = self.framework_of(c).unwrap_or_default();
+            if c_fw == ends.source_fw {
+                continue;
+            }
+            let shared: Vec<String> = common
+                .iter()
+                .filter_map(|&p| self.node(p).map(|x| x.local.clone()))
+                .collect();
+            let step = Step {
+                from: source_id.clone(),
+                to: self.id_of(c),
+                relationship: None,
+                strength,
+                reversed: false,
+                provenance: Some(format!(
+                    "derived: {} shared polic{}",
+                    shared.len(),
+                    if shared.len() == 1 { "y" } else { "ies" }
+                )),
+                rationale: None,
+            };
+            if c_fw == ends.target_fw {
+                let hit = MapHit {
+                    source: ends.source.to_string(),
+                    target: self.id_of(c),
+                    relationship: None,
+                    strength,
+                    published: false,
+                    steps: vec![step],
+                    shared_policies: shared,
+                };
+                offer(&mut best, c, hit);
+                continue;
+            }
+            let pivot = Partial {
+                node: c,
+                relationship: None,
+                strength,
+                steps: vec![step],
+                visited: vec![start, c],
+            };
+            for (at, mut hit) in self.walk(pivot, ends, opts) {
+                hit.shared_policies.clone_from(&shared);
+                offer(&mut best, at, hit);
+            }
         }
-        Ok(hits)
+        best.into_values().collect()
+    }
+
+    /// Controls sharing at least one policy with `start`: (control, shared policies,
+    /// `shares_policy` strength).
+    fn policy_neighbours(&self, start: NodeIndex) -> Vec<(NodeIndex, BTreeSet<NodeIndex>, f64)> {
+        let mine = self.policies_of(start);
+        let mut shared: BTreeMap<NodeIndex, BTreeSet<NodeIndex>> = BTreeMap::new();
+        for &p in &mine {
+            for (_, c, e) in self.edges(p, Direction::Outgoing) {
+                if c != start && matches!(e, Edge::Satisfies { .. }) {
+                    shared.entry(c).or_default().insert(p);
+                }
+            }
+        }
+        shared
+            .into_iter()
+            .map(|(c, common)| {
+                let union = mine.union(&self.policies_of(c)).count().max(1);
+                #[allow(clippy::cast_precision_loss)]
+                let strength = SHARES_POLICY_WEIGHT * common.len() as f64 / union as f64;
+                (c, common, strength)
+            })
+            .collect()
     }
 
     fn id_of(&self, n: NodeIndex) -> String {
@@ -288,56 +394,6 @@ impl ControlGraph {
         self.edges(control, Direction::Incoming)
             .filter(|(_, _, e)| matches!(e, Edge::Satisfies { .. }))
             .map(|(_, p, _)| p)
-            .collect()
-    }
-
-    /// Controls of `framework` sharing a policy with `start`, minus those in `exclude`.
-    fn shares_policy(
-        &self,
-        start: NodeIndex,
-        framework: &str,
-        exclude: &BTreeSet<String>,
-        min_strength: f64,
-    ) -> Vec<MapHit> {
-        let mine = self.policies_of(start);
-        let mut shared: BTreeMap<NodeIndex, BTreeSet<NodeIndex>> = BTreeMap::new();
-        for &p in &mine {
-            for (_, c, e) in self.edges(p, Direction::Outgoing) {
-                if c != start
-                    && matches!(e, Edge::Satisfies { .. })
-                    && self.framework_of(c) == Some(framework)
-                {
-                    shared.entry(c).or_default().insert(p);
-                }
-            }
-        }
-        let source = self.id_of(start);
-        shared
-            .into_iter()
-            .filter_map(|(c, common)| {
-                let target = self.id_of(c);
-                if exclude.contains(&target) {
-                    return None;
-                }
-                let union = mine.union(&self.policies_of(c)).count().max(1);
-                #[allow(clippy::cast_precision_loss)]
-                let strength = SHARES_POLICY_WEIGHT * common.len() as f64 / union as f64;
-                if strength + EPS < min_strength {
-                    return None;
-                }
-                Some(MapHit {
-                    source: source.clone(),
-                    target,
-                    relationship: None,
-                    strength,
-                    published: false,
-                    steps: Vec::new(),
-                    shared_policies: common
-                        .iter()
-                        .filter_map(|&p| self.node(p).map(|x| x.local.clone()))
-                        .collect(),
-                })
-            })
             .collect()
     }
 
@@ -457,6 +513,7 @@ mod tests {
         assert!((u.strength - 0.45).abs() < 1e-9);
         assert_eq!(u.path(), vec!["A:1", "P:x", "B:u"]);
         assert!(u.steps[1].reversed);
+        assert_eq!(u.steps[1].relationship, Some(Relationship::Subset));
         assert_eq!(u.steps[1].provenance.as_deref(), Some("f2"));
         let v = published.iter().find(|h| h.target == "B:v").unwrap();
         assert_eq!(v.relationship, Some(Relationship::Intersect));
@@ -476,6 +533,8 @@ mod tests {
         assert_eq!(derived[0].relationship_str(), "shares_policy");
         assert!(derived[0].relationship.is_none());
         assert_eq!(derived[0].shared_policies, vec!["p1"]);
+        assert_eq!(derived[0].path(), vec!["A:1", "B:w"]);
+        assert_eq!(derived[0].steps[0].relationship, None);
         // A:1 has {p1,p2}, B:w has {p1}: Jaccard 1/2.
         assert!((derived[0].strength - SHARES_POLICY_WEIGHT / 2.0).abs() < 1e-9);
         let none = MapOptions {
@@ -483,6 +542,31 @@ mod tests {
             ..MapOptions::default()
         };
         assert!(g.map("A:1", "B", none).unwrap().iter().all(|h| h.published));
+    }
+
+    #[test]
+    fn derived_first_step_bridges_to_published_paths() {
+        // C:1 shares policy q with A:1 only; no published mapping touches C.
+        let g = graph(
+            r#"{"format":"azsecmap-catalog/1",
+              "frameworks":[{"id":"A","controls":[{"id":"1"}]},{"id":"B","controls":[{"id":"v"}]},
+                            {"id":"C","controls":[{"id":"1"}]}],
+              "satisfies":[{"policy":"q","control":"C:1"},{"policy":"q","control":"A:1"}],
+              "mappings":[{"source":"A:1","target":"B:v","relationship":"equal"}]}"#,
+        );
+        let hits = g.map("C:1", "B", MapOptions::default()).unwrap();
+        assert_eq!(hits.len(), 1);
+        let h = &hits[0];
+        assert!(!h.published);
+        assert_eq!(h.relationship_str(), "shares_policy");
+        assert_eq!(h.path(), vec!["C:1", "A:1", "B:v"]);
+        assert_eq!(h.shared_policies, vec!["q"]);
+        assert!((h.strength - SHARES_POLICY_WEIGHT).abs() < 1e-9);
+        let only_published = MapOptions {
+            include_derived: false,
+            ..MapOptions::default()
+        };
+        assert!(g.map("C:1", "B", only_published).unwrap().is_empty());
     }
 
     #[test]
