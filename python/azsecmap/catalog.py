@@ -122,15 +122,18 @@ def import_file(
 
 
 def _evidence(hit: Mapping[str, Any]) -> str:
-    if not hit["published"]:
-        shared = hit["shared_policies"]
-        return (
-            f"derived, not published: {len(shared)} shared polic"
-            f"{'y' if len(shared) == 1 else 'ies'} ({', '.join(shared[:3])}"
-            f"{', …' if len(shared) > 3 else ''})"
-        )
+    """The path in words: one clause per step, with its publisher."""
     parts = []
     for s in hit["steps"]:
+        if s["relationship"] == "shares_policy":
+            shared = hit["shared_policies"]
+            listed = ", ".join(shared[:3]) + (", …" if len(shared) > 3 else "")
+            noun = "policy" if len(shared) == 1 else "policies"
+            parts.append(
+                f"{s['from']} shares {len(shared)} {noun} with {s['to']} ({listed}) "
+                "[derived, not a published mapping]"
+            )
+            continue
         back = ", walked backwards" if s["reversed"] else ""
         parts.append(f"{s['from']} {s['relationship']} {s['to']} [{s['provenance'] or '?'}{back}]")
     return "; ".join(parts)
