@@ -231,8 +231,9 @@ def read_initiative(
 ) -> Document:
     """Turn a regulatory-compliance policy set definition into a catalog document.
 
-    Groups become controls of one framework; the framework id is `framework` or the group
-    names' common prefix (mapped through :data:`GROUP_PREFIX_FRAMEWORKS`). Each
+    Groups become controls of one framework; the framework id is `framework`, else the group
+    names' common ``<PREFIX>_`` (mapped through :data:`GROUP_PREFIX_FRAMEWORKS`), else the
+    file's stem (then the whole group names are the control ids). Each
     `groupNames` entry becomes a `satisfies` record from the definition GUID (the last
     segment of `policyDefinitionId`) to the control, with the initiative's display name and
     version as provenance. `effects` (GUID → default effect of the definition) lets the
@@ -258,13 +259,10 @@ def read_initiative(
             )
         names.append(g["name"])
     prefix, local_ids = _split_groups(names)
-    fw = framework or GROUP_PREFIX_FRAMEWORKS.get(prefix, prefix)
-    if not fw:
-        raise CatalogError(
-            "cannot tell the framework from the group names; pass a framework id",
-            pointer="/properties/policyDefinitionGroups",
-            file=file,
-        )
+    # Without a shared `<PREFIX>_` the group names are the control ids and the file's stem
+    # names the framework.
+    fallback = re.sub(r"[\s:]+", "_", Path(file).stem)
+    fw = framework or GROUP_PREFIX_FRAMEWORKS.get(prefix, prefix) or fallback
     local_of = dict(zip(names, local_ids, strict=True))
     metadata = props.get("metadata") if isinstance(props.get("metadata"), dict) else {}
     version = props.get("version") or metadata.get("version")
