@@ -36,8 +36,8 @@ def _fail(exc: Exception) -> typer.Exit:
 
 def _table(df: pl.DataFrame, title: str | None = None) -> Table:
     t = Table(title=title, show_lines=False)
-    for c in df.columns:
-        t.add_column(c, overflow="fold")
+    for i, c in enumerate(df.columns):
+        t.add_column(c, overflow="fold", no_wrap=i == 0)
     for row in df.iter_rows():
         t.add_row(*("" if v is None else escape(str(v)) for v in row))
     return t
