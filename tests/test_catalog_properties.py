@@ -3,6 +3,7 @@ sets, and reading a path backwards reverses the relationship (reversal is an inv
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 from hypothesis import assume, given, settings
@@ -67,7 +68,7 @@ def chain_doc(
 def test_composed_relationship_is_sound_and_reverses(
     sets: list[frozenset[int]], backwards: list[bool], strengths: list[float]
 ) -> None:
-    assume(all(true_relationship(a, b) is not None for a, b in zip(sets, sets[1:])))
+    assume(all(true_relationship(a, b) is not None for a, b in itertools.pairwise(sets)))
     n = len(sets) - 1
     cat = Catalog.from_documents([chain_doc(sets, backwards, strengths)])
     fwd = cat.map("F0:c", to=f"F{n}", max_hops=n, include_derived=False)

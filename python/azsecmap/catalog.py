@@ -168,9 +168,7 @@ class Catalog:
     # --- construction -------------------------------------------------------------------
 
     @classmethod
-    def builtin(
-        cls, *, include_user: bool = True, user_dir: PathLike | None = None
-    ) -> Catalog:
+    def builtin(cls, *, include_user: bool = True, user_dir: PathLike | None = None) -> Catalog:
         """The bundled catalog, plus every ``*.json`` in the user catalog directory
         (:func:`catalog_dir`, or `user_dir`) when `include_user`."""
         docs: list[tuple[str, str]] = []
@@ -322,7 +320,7 @@ class Catalog:
         loaded: dict[str, Any] = json.loads(self._graph.node_link_json(include_derived))
         return loaded
 
-    def to_networkx(self, *, include_derived: bool = False) -> networkx.DiGraph:
+    def to_networkx(self, *, include_derived: bool = False) -> networkx.DiGraph[str]:
         """The graph as a :class:`networkx.DiGraph`.
 
         Node ids: ``framework:<ID>``, ``<ID>:<CONTROL>``, ``policy:<policy id>``; node
@@ -335,7 +333,7 @@ class Catalog:
         import networkx as nx
 
         data = self.node_link(include_derived=include_derived)
-        g = nx.DiGraph()
+        g: networkx.DiGraph[str] = nx.DiGraph()
         for n in data["nodes"]:
             attrs = dict(n)
             g.add_node(attrs.pop("id"), **attrs)

@@ -28,6 +28,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
 from collections.abc import Callable, Iterable, Mapping
 from functools import cache
@@ -110,7 +111,7 @@ def validate_document(doc: Any, file: str) -> Document:
     return result
 
 
-def read_document(path: str | Path, *, framework: str | None = None) -> Document:
+def read_document(path: str | os.PathLike[str], *, framework: str | None = None) -> Document:
     """Read any supported file and return a catalog document.
 
     The kind is told by the content: ``.csv`` is a crosswalk, ``.yaml``/``.yml`` our own
@@ -264,7 +265,7 @@ def read_initiative(
     fallback = re.sub(r"[\s:]+", "_", Path(file).stem)
     fw = framework or GROUP_PREFIX_FRAMEWORKS.get(prefix, prefix) or fallback
     local_of = dict(zip(names, local_ids, strict=True))
-    metadata = props.get("metadata") if isinstance(props.get("metadata"), dict) else {}
+    metadata: dict[str, Any] = props["metadata"] if isinstance(props.get("metadata"), dict) else {}
     version = props.get("version") or metadata.get("version")
     title = props.get("displayName") or data.get("name") or Path(file).stem
     init_params = props.get("parameters") or {}
@@ -283,9 +284,7 @@ def read_initiative(
         at = f"/properties/policyDefinitions/{i}"
         pid = ref.get("policyDefinitionId") if isinstance(ref, dict) else None
         if not isinstance(pid, str) or not pid.strip("/"):
-            raise CatalogError(
-                "a reference needs a `policyDefinitionId`", pointer=at, file=file
-            )
+            raise CatalogError("a reference needs a `policyDefinitionId`", pointer=at, file=file)
         guid = pid.rstrip("/").rsplit("/", 1)[-1]
         effect = None
         if effects is not None and guid in effects:
@@ -363,7 +362,7 @@ def read_oscal(data: Any, file: str, *, framework: str | None = None) -> Documen
     cat = data.get("catalog") if isinstance(data, dict) else None
     if not isinstance(cat, dict):
         raise CatalogError("an OSCAL catalog needs `catalog`", pointer="", file=file)
-    metadata = cat.get("metadata") if isinstance(cat.get("metadata"), dict) else {}
+    metadata: dict[str, Any] = cat["metadata"] if isinstance(cat.get("metadata"), dict) else {}
     fw = framework or _oscal_framework(metadata)
     if not fw:
         raise CatalogError(

@@ -115,7 +115,10 @@ def map_control(
     """Cross-map CONTROL into framework --to, with relationship, strength and evidence."""
     try:
         df = Catalog.builtin().map(
-            control, to=to, min_strength=min_strength, max_hops=max_hops,
+            control,
+            to=to,
+            min_strength=min_strength,
+            max_hops=max_hops,
             include_derived=not published_only,
         )
     except AzsecmapError as exc:

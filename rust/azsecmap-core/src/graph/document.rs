@@ -285,7 +285,8 @@ mod tests {
         assert_eq!(err.pointer(), Some("/mappings/1/relationship"));
         assert!(err.message().contains("`same`"));
 
-        let text = r#"{"format":"azsecmap-catalog/1","satisfies":[{"policy":"p","control":"AC-2"}]}"#;
+        let text =
+            r#"{"format":"azsecmap-catalog/1","satisfies":[{"policy":"p","control":"AC-2"}]}"#;
         let err = CatalogDocument::from_json(text).unwrap_err();
         assert_eq!(err.pointer(), Some("/satisfies/0/control"));
 
@@ -296,8 +297,8 @@ mod tests {
 
         let err = CatalogDocument::from_json(r#"{"format":"x"}"#).unwrap_err();
         assert_eq!(err.pointer(), Some("/format"));
-        let err = CatalogDocument::from_json(r#"{"format":"azsecmap-catalog/1","extra":1}"#)
-            .unwrap_err();
+        let err =
+            CatalogDocument::from_json(r#"{"format":"azsecmap-catalog/1","extra":1}"#).unwrap_err();
         assert!(err.message().contains("unknown field `extra`"));
     }
 

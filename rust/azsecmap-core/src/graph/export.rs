@@ -86,7 +86,8 @@ impl ControlGraph {
                             existing.insert("strength".into(), json!(m.strength));
                         }
                         if !sources.split("; ").any(|x| x == provenance) {
-                            existing.insert("source".into(), json!(format!("{sources}; {provenance}")));
+                            existing
+                                .insert("source".into(), json!(format!("{sources}; {provenance}")));
                         }
                         continue;
                     }
@@ -127,10 +128,9 @@ impl ControlGraph {
         let mut pairs: BTreeSet<(String, String)> = BTreeSet::new();
         for controls in controls_of.values() {
             for a in controls {
-                for b in controls.range::<String, _>((
-                    std::ops::Bound::Excluded(a),
-                    std::ops::Bound::Unbounded,
-                )) {
+                for b in controls
+                    .range::<String, _>((std::ops::Bound::Excluded(a), std::ops::Bound::Unbounded))
+                {
                     if framework(a) != framework(b) && !mapped.contains(&ordered(a, b)) {
                         pairs.insert((a.clone(), b.clone()));
                     }

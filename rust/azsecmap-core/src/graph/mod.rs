@@ -180,7 +180,9 @@ impl ControlGraph {
             let relationship: Relationship = m.relationship.parse()?;
             let mapping = Mapping {
                 relationship,
-                strength: m.strength.unwrap_or_else(|| relationship.default_strength()),
+                strength: m
+                    .strength
+                    .unwrap_or_else(|| relationship.default_strength()),
                 strength_stated: m.strength.is_some(),
                 rationale: m.rationale.clone(),
                 provenance: m.provenance.clone(),
@@ -559,7 +561,9 @@ mod tests {
         ] {
             assert!(g.is_declared(fw), "{fw} is not declared");
         }
-        let ac2 = g.node(g.node_index("NIST_SP_800-53_R5:AC-2").unwrap()).unwrap();
+        let ac2 = g
+            .node(g.node_index("NIST_SP_800-53_R5:AC-2").unwrap())
+            .unwrap();
         assert_eq!(ac2.title.as_deref(), Some("Account Management"));
         let opts = MapOptions {
             include_derived: false,

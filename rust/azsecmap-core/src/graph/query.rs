@@ -95,7 +95,8 @@ pub struct MapHit {
 impl MapHit {
     /// The relationship word: `equal` … `intersect`, or `shares_policy`.
     pub fn relationship_str(&self) -> &'static str {
-        self.relationship.map_or("shares_policy", Relationship::as_str)
+        self.relationship
+            .map_or("shares_policy", Relationship::as_str)
     }
 
     /// Number of steps on the path (a derived `shares_policy` step counts as one).
@@ -211,7 +212,12 @@ impl ControlGraph {
 
     /// Published paths from `origin` (which may already carry a derived first step), best
     /// hit per target control.
-    fn walk(&self, origin: Partial, ends: &Ends<'_>, opts: MapOptions) -> BTreeMap<NodeIndex, MapHit> {
+    fn walk(
+        &self,
+        origin: Partial,
+        ends: &Ends<'_>,
+        opts: MapOptions,
+    ) -> BTreeMap<NodeIndex, MapHit> {
         let mut best: BTreeMap<NodeIndex, MapHit> = BTreeMap::new();
         let mut best_at: HashMap<NodeIndex, (f64, u8)> = HashMap::new();
         let derived_prefix = origin.steps.len();
@@ -249,13 +255,13 @@ impl ControlGraph {
                             steps,
                             shared_policies: Vec::new(),
                         };
-                        let replace = best.get(&to).map_or(true, |old| hit.better_than(old));
+                        let replace = best.get(&to).is_none_or(|old| hit.better_than(old));
                         if replace {
                             best.insert(to, hit);
                         }
                     } else if to_fw != ends.source_fw && hop < opts.max_hops {
                         let rank = rank(relationship);
-                        let improves = best_at.get(&to).map_or(true, |&(s, r)| {
+                        let improves = best_at.get(&to).is_none_or(|&(s, r)| {
                             strength > s + EPS || ((strength - s).abs() <= EPS && rank < r)
                         });
                         if improves {
@@ -284,7 +290,7 @@ impl ControlGraph {
     fn derived_hits(&self, start: NodeIndex, ends: &Ends<'_>, opts: MapOptions) -> Vec<MapHit> {
         let mut best: BTreeMap<NodeIndex, MapHit> = BTreeMap::new();
         let offer = |best: &mut BTreeMap<NodeIndex, MapHit>, at: NodeIndex, hit: MapHit| {
-            if best.get(&at).map_or(true, |old| hit.better_than(old)) {
+            if best.get(&at).is_none_or(|old| hit.better_than(old)) {
                 best.insert(at, hit);
             }
         };
@@ -371,10 +377,7 @@ impl ControlGraph {
 
     /// Published mappings touching `n`, as (relationship read from `n`, other end, mapping,
     /// walked backwards).
-    fn mapping_edges(
-        &self,
-        n: NodeIndex,
-    ) -> Vec<(Relationship, NodeIndex, &super::Mapping, bool)> {
+    fn mapping_edges(&self, n: NodeIndex) -> Vec<(Relationship, NodeIndex, &super::Mapping, bool)> {
         let mut out = Vec::new();
         for (_, other, e) in self.edges(n, Direction::Outgoing) {
             if let Edge::MapsTo(m) = e {
