@@ -362,3 +362,17 @@ def test_custom_yaml_format() -> None:
 
 def test_version_is_exported() -> None:
     assert azsecmap.Catalog is Catalog
+
+
+def test_bundled_catalog_is_reproducible_from_the_data(shared_data: Path) -> None:
+    """`scripts/build_catalog.py` rebuilt from the shared data gives exactly what is bundled."""
+    import importlib.util
+
+    script = Path(__file__).resolve().parent.parent / "scripts" / "build_catalog.py"
+    spec = importlib.util.spec_from_file_location("build_catalog", script)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    rebuilt, _summary = module.build(shared_data)
+    bundled = json.loads(azsecmap._core.CatalogGraph.bundled_json())
+    assert rebuilt == bundled

@@ -105,3 +105,25 @@ def test_import_crosswalk_csv(shared_data: Path, user_catalog: Path) -> None:
     assert r.exit_code == 0, r.output
     df = Catalog.builtin().map("CIS_Controls_v8:3.3", to="NIST_SP_800-53_R5", max_hops=1)
     assert df.filter(published=True).height > 0
+
+
+def test_crosswalk_and_graph_export(tmp_path: Path) -> None:
+    out = tmp_path / "mcsb-nist.csv"
+    r = runner.invoke(
+        app, ["crosswalk", "MCSB_v1", "NIST_SP_800-53_R5", "--out", str(out), "--published-only"]
+    )
+    assert r.exit_code == 0, r.output
+    df = pl.read_csv(out)
+    api = Catalog.builtin().coverage("MCSB_v1", "NIST_SP_800-53_R5", include_derived=False)
+    assert df.height == api.height == 85
+    assert df["target"].to_list() == api["target"].to_list()
+    gml = tmp_path / "g.graphml"
+    r = runner.invoke(app, ["graph", "export", "--format", "graphml", "--out", str(gml)])
+    assert r.exit_code == 0, r.output
+    assert "framework:MCSB_v1" in gml.read_text()
+    doc = tmp_path / "g.json"
+    r = runner.invoke(app, ["graph", "export", "--format", "json", "--out", str(doc)])
+    assert r.exit_code == 0
+    assert Catalog.from_files(doc).document() == Catalog.builtin().document()
+    r = runner.invoke(app, ["crosswalk", "MCSB_v1", "NOPE", "--out", str(out)])
+    assert r.exit_code == 2
