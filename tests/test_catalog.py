@@ -376,3 +376,24 @@ def test_bundled_catalog_is_reproducible_from_the_data(shared_data: Path) -> Non
     rebuilt, _summary = module.build(shared_data)
     bundled = json.loads(azsecmap._core.CatalogGraph.bundled_json())
     assert rebuilt == bundled
+
+
+def test_shares_policy_pairs_between_cis_and_pci(shared_data: Path, cat: Catalog) -> None:
+    """DESIGN.md: the initiatives link CIS Controls 8.1 and PCI 4.0.1 through shared
+    policies; those pairs are derived `shares_policy` edges, counted from the raw files."""
+    _, cis_edges = initiative_facts(shared_data, "CIS_Controls_v8.1")
+    _, pci_edges = initiative_facts(shared_data, "PCI_DSS_v4.0.1")
+    by_policy: dict[str, set[str]] = {}
+    for p, c in pci_edges:
+        by_policy.setdefault(p, set()).add(c)
+    pairs = {(c, q) for p, c in cis_edges for q in by_policy.get(p, ())}
+    assert len({p for p, _ in cis_edges} & set(by_policy)) == 142
+    derived = cat.to_networkx(include_derived=True)
+    got = {
+        tuple(sorted((u, v)))
+        for u, v, d in derived.edges(data=True)
+        if d["kind"] == "shares_policy"
+        and {u.split(":")[0], v.split(":")[0]} == {"CIS_Controls_v8.1", "PCI_DSS_v4.0.1"}
+    }
+    assert got == {tuple(sorted(p)) for p in pairs}
+    assert len(got) == 1576
