@@ -127,3 +127,30 @@ def test_crosswalk_and_graph_export(tmp_path: Path) -> None:
     assert Catalog.from_files(doc).document() == Catalog.builtin().document()
     r = runner.invoke(app, ["crosswalk", "MCSB_v1", "NOPE", "--out", str(out)])
     assert r.exit_code == 2
+
+
+def test_import_initiative_with_definitions(shared_data: Path, user_catalog: Path) -> None:
+    policy = shared_data / "azure-policy"
+    src = policy / "policySetDefinitions/Regulatory Compliance/NIST_SP_800-171_R2.json"
+    r = runner.invoke(
+        app,
+        ["frameworks", "import", str(src), "--definitions", str(policy / "policyDefinitions")],
+    )
+    assert r.exit_code == 0, r.output
+    cat = Catalog.builtin()
+    controls = cat.controls("NIST_SP_800-171_R2")
+    assert controls.height == 110
+    # the README counts 224 manual references in this initiative: some controls rest on them
+    manual_only = controls.filter(
+        (controls["policies"] > 0) & (controls["automated_policies"] == 0)
+    )
+    assert manual_only.height > 0
+    assert set(manual_only["control"]) <= set(cat.unautomated("NIST_SP_800-171_R2")["control"])
+
+
+def test_a_broken_user_file_names_itself(user_catalog: Path) -> None:
+    user_catalog.mkdir(parents=True)
+    (user_catalog / "broken.json").write_text('{"format": "azsecmap-catalog/1", "mappings": 3}')
+    r = runner.invoke(app, ["frameworks", "list"])
+    assert r.exit_code == 2
+    assert "broken.json" in r.output and "/mappings" in r.output

@@ -23,7 +23,7 @@ import polars as pl
 
 from . import _core
 from .errors import CatalogError
-from .importers import read_document, validate_document
+from .importers import default_effects, read_document, validate_document
 
 if TYPE_CHECKING:
     import networkx
@@ -99,15 +99,21 @@ def catalog_dir() -> Path:
 
 
 def import_file(
-    path: PathLike, *, directory: PathLike | None = None, framework: str | None = None
+    path: PathLike,
+    *,
+    directory: PathLike | None = None,
+    framework: str | None = None,
+    definitions: PathLike | None = None,
 ) -> Path:
     """Read a framework file of any supported kind, normalise it to a catalog document and
     store it in the user catalog directory as ``<stem>.json`` (replacing an earlier import of
     the same name). Returns the written path. The document is checked by building a graph
     with the bundled catalog first, so a file that would break ``Catalog.builtin()`` is
-    refused."""
+    refused. `definitions` (a folder of policy definition JSON files) gives an initiative's
+    edges their default effects, so `unautomated` can tell manual policies apart."""
     src = Path(path)
-    doc = read_document(src, framework=framework)
+    effects = default_effects(definitions) if definitions is not None else None
+    doc = read_document(src, framework=framework, effects=effects)
     text = json.dumps(doc, ensure_ascii=False, indent=1)
     try:
         _core.CatalogGraph.build([(str(src), text)], True)

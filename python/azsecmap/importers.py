@@ -111,14 +111,20 @@ def validate_document(doc: Any, file: str) -> Document:
     return result
 
 
-def read_document(path: str | os.PathLike[str], *, framework: str | None = None) -> Document:
+def read_document(
+    path: str | os.PathLike[str],
+    *,
+    framework: str | None = None,
+    effects: Mapping[str, str] | None = None,
+) -> Document:
     """Read any supported file and return a catalog document.
 
     The kind is told by the content: ``.csv`` is a crosswalk, ``.yaml``/``.yml`` our own
     format; a JSON file is our own format when it has ``"format"``, an OSCAL catalog when it
     has ``"catalog"``, an initiative when it has ``properties.policyDefinitions``.
     `framework` names the framework of an OSCAL catalog or an initiative when its own data
-    does not say it.
+    does not say it; `effects` (definition GUID → default effect, see :func:`default_effects`)
+    lets an initiative's `satisfies` records carry the effect.
     """
     p = Path(path)
     name = str(p)
@@ -138,7 +144,7 @@ def read_document(path: str | os.PathLike[str], *, framework: str | None = None)
         return read_oscal(data, name, framework=framework)
     props = data.get("properties") if isinstance(data, dict) else None
     if isinstance(props, dict) and "policyDefinitions" in props:
-        return read_initiative(data, name, framework=framework)
+        return read_initiative(data, name, framework=framework, effects=effects)
     raise CatalogError(
         "not a catalog document, OSCAL catalog or policy set definition", pointer="", file=name
     )

@@ -91,10 +91,14 @@ def import_(
         str | None,
         typer.Option(help="Framework id, when the file does not tell it (initiative, OSCAL)."),
     ] = None,
+    definitions: Annotated[
+        Path | None,
+        typer.Option(help="Folder of policy definitions, to record each policy's default effect."),
+    ] = None,
 ) -> None:
     """Normalise FILE into the user catalog directory ($AZSECMAP_CATALOG_DIR)."""
     try:
-        out = import_file(file, framework=framework)
+        out = import_file(file, framework=framework, definitions=definitions)
     except AzsecmapError as exc:
         raise _fail(exc) from None
     typer.echo(f"imported {file} -> {out}")

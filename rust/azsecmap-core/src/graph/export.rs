@@ -171,3 +171,53 @@ fn put(attrs: &mut Map<String, Value>, key: &str, value: Option<&String>) {
         attrs.insert(key.to_string(), json!(v));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::graph::{CatalogDocument, ControlGraph};
+    use serde_json::Value;
+
+    fn edges_of_kind<'a>(v: &'a Value, kind: &str) -> Vec<&'a Value> {
+        v["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["kind"] == kind)
+            .collect()
+    }
+
+    #[test]
+    fn node_link_folds_parallel_mappings_and_keeps_derived_apart() {
+        let doc = CatalogDocument::from_json(
+            r#"{"format":"azsecmap-catalog/1",
+              "frameworks":[{"id":"A","controls":[{"id":"1"}]},{"id":"B","controls":[{"id":"1"},{"id":"2"}]}],
+              "satisfies":[{"policy":"p","control":"A:1"},{"policy":"p","control":"B:2"}],
+              "mappings":[
+                {"source":"A:1","target":"B:1","relationship":"intersect","provenance":"x"},
+                {"source":"A:1","target":"B:1","relationship":"equal","provenance":"y"}]}"#,
+        )
+        .unwrap();
+        let g = ControlGraph::from_documents(&[doc]).unwrap();
+        let plain = g.node_link(false);
+        let maps = edges_of_kind(&plain, "maps_to");
+        assert_eq!(maps.len(), 1);
+        assert_eq!(maps[0]["relationship"], "equal");
+        assert_eq!(maps[0]["strength"], 1.0);
+        assert_eq!(maps[0]["source"], "x; y");
+        assert!(edges_of_kind(&plain, "shares_policy").is_empty());
+        let derived = g.node_link(true);
+        let shares = edges_of_kind(&derived, "shares_policy");
+        assert_eq!(shares.len(), 1);
+        assert_eq!(shares[0]["u"], "A:1");
+        assert_eq!(shares[0]["v"], "B:2");
+        assert_eq!(shares[0]["published"], false);
+        let kinds: Vec<&str> = plain["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["kind"].as_str().unwrap())
+            .collect();
+        assert_eq!(kinds.iter().filter(|k| **k == "policy").count(), 1);
+        assert_eq!(kinds.iter().filter(|k| **k == "framework").count(), 2);
+    }
+}
