@@ -208,7 +208,7 @@ def _resolve_effect(value: Any, parameters: Mapping[str, Any]) -> str | None:
     return None
 
 
-def default_effects(definitions_dir: str | Path) -> dict[str, str]:
+def default_effects(definitions_dir: str | os.PathLike[str]) -> dict[str, str]:
     """Map every policy definition GUID below `definitions_dir` to its default effect."""
     out: dict[str, str] = {}
     for f in sorted(Path(definitions_dir).rglob("*.json")):
