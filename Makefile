@@ -2,7 +2,7 @@
 PYTHON ?= python3
 PIP    ?= $(PYTHON) -m pip
 
-.PHONY: help install build lint fmt test test-rust test-python bench clean
+.PHONY: help install build lint fmt test test-rust test-python bench catalog clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -37,6 +37,9 @@ bench: ## benchmarks, release builds only
 	cargo bench -p azsecmap-core --bench engine
 	maturin develop --release
 	$(PYTHON) -m pytest benches --benchmark-only
+
+catalog: ## regenerate frameworks/catalog from ../shared/data (or AZSECMAP_DATA)
+	$(PYTHON) scripts/build_catalog.py
 
 clean: ## remove build products
 	cargo clean

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 from ._core import __version__
+from .catalog import Catalog
 from .errors import (
     AzsecmapError,
     CatalogError,
@@ -24,6 +25,7 @@ from .resources import LoadError, Resources
 
 __all__ = [
     "AzsecmapError",
+    "Catalog",
     "CatalogError",
     "Decision",
     "Evaluation",

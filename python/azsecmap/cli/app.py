@@ -7,6 +7,8 @@ import sys
 
 import typer
 
+from .frameworks import frameworks_app, map_control
+from .graph import crosswalk, graph_app
 from .policy import policy_app
 from .sample import sample
 
@@ -28,6 +30,10 @@ app = typer.Typer(
 )
 app.add_typer(policy_app, name="policy")
 app.command("sample")(sample)
+app.add_typer(frameworks_app, name="frameworks")
+app.command("map")(map_control)
+app.command("crosswalk")(crosswalk)
+app.add_typer(graph_app, name="graph")
 
 
 @app.callback()

@@ -1,6 +1,7 @@
 //! azsecmap-core: an offline Azure Policy engine. Policy definitions compile once into an
 //! immutable condition tree ([`policy::PolicyDefinition`]); binding assignment parameters
-//! yields a [`policy::BoundPolicy`] that decides (policy, resource) pairs.
+//! yields a [`policy::BoundPolicy`] that decides (policy, resource) pairs. [`graph`] holds the
+//! control catalog: frameworks, controls, policy → control edges and cross-framework mappings.
 
 #![warn(missing_docs)]
 
@@ -10,6 +11,7 @@ pub mod compare;
 pub mod error;
 pub mod expr;
 pub mod field;
+pub mod graph;
 pub mod path;
 pub mod policy;
 pub mod projection;

@@ -2,6 +2,7 @@
 //! No engine logic lives here.
 
 mod batch;
+mod catalog;
 
 /// Parsing and dropping millions of small JSON trees is allocation-bound; mimalloc handles
 /// that far better than the system allocator (measured in benches/RESULTS.md).
@@ -38,7 +39,7 @@ fn policy_err(py: Python<'_>, e: &PolicyError) -> PyErr {
 }
 
 /// Run `f` without the GIL, turning a panic into an exception instead of an abort.
-fn guarded<T: Send>(py: Python<'_>, f: impl FnOnce() -> T + Send) -> PyResult<T> {
+pub(crate) fn guarded<T: Send>(py: Python<'_>, f: impl FnOnce() -> T + Send) -> PyResult<T> {
     py.detach(|| catch_unwind(AssertUnwindSafe(f)))
         .map_err(|_| {
             PyRuntimeError::new_err(
@@ -278,6 +279,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(batch::write_sample, m)?)?;
     m.add_function(wrap_pyfunction!(batch::evaluate_stream_start, m)?)?;
     m.add_class::<batch::ResultStream>()?;
+    m.add_class::<catalog::CatalogGraph>()?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }
