@@ -317,3 +317,30 @@ def test_pack_over_the_sample_tenant() -> None:
     assert flagged >= len(applied) * 3 // 4, (flagged, len(applied))
     # Existence rules see their related types in the sample, so none is left unknown.
     assert summary.filter(pl.col("unknown") > 0).height == 0, summary.filter(pl.col("unknown") > 0)
+
+
+def test_cases_discriminate() -> None:
+    """Each rule's cases fail for the rule with its `if` negated, so they pin the condition."""
+    for file in sorted((CASES / "rules").glob("*.json")):
+        for case in json.loads(file.read_text())["cases"]:
+            doc = json.loads(json.dumps(docs()[case["rule"]][1]))
+            rule = doc["properties"]["policyRule"]
+            if "allOf" in rule["if"]:  # keep the type guard, negate the rest
+                guard, *rest = rule["if"]["allOf"]
+                rule["if"] = {"allOf": [guard, {"not": {"allOf": rest}}]}
+            else:
+                rule["if"] = {"not": rule["if"]}
+            flipped = azsecmap.PolicyPack([azsecmap.Policy.from_json(doc)])
+            ev = azsecmap.evaluate(
+                flipped,
+                azsecmap.Resources.from_records(case["resources"]),
+                include_not_applicable=True,
+            )
+            got = dict(
+                zip(
+                    ev.results["resource_id"].cast(str).to_list(),
+                    ev.results["state"].cast(str).to_list(),
+                    strict=True,
+                )
+            )
+            assert got != case["expected"], case["name"]

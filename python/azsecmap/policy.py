@@ -319,17 +319,17 @@ class PolicyPack:
                     "source": p.source,
                 }
             )
-        schema = {
-            "policy_id": pl.String,
-            "display_name": pl.String,
-            "category": pl.String,
-            "version": pl.String,
-            "mode": pl.String,
-            "default_effect": pl.String,
-            "severity": pl.String,
-            "controls": pl.List(pl.String),
-            "builtin": pl.List(pl.String),
-            "source": pl.String,
+        schema: dict[str, pl.DataType] = {
+            "policy_id": pl.String(),
+            "display_name": pl.String(),
+            "category": pl.String(),
+            "version": pl.String(),
+            "mode": pl.String(),
+            "default_effect": pl.String(),
+            "severity": pl.String(),
+            "controls": pl.List(pl.String()),
+            "builtin": pl.List(pl.String()),
+            "source": pl.String(),
         }
         return pl.DataFrame(rows, schema=schema)
 
