@@ -344,3 +344,85 @@ def test_cases_discriminate() -> None:
                 )
             )
             assert got != case["expected"], case["name"]
+
+
+# Microsoft's published ARM examples (../shared/data/arm-resources) and what our rules say about
+# them: (file, rule, matched). The README of that folder lists each example's misconfigurations.
+ARM_EXAMPLES = [
+    (
+        "Microsoft.Storage/storageAccounts/storage-get-properties.json",
+        "st-001-secure-transfer",
+        True,
+    ),
+    (
+        "Microsoft.Storage/storageAccounts/storage-get-properties.json",
+        "st-004-network-default-deny",
+        True,
+    ),
+    (
+        "Microsoft.Storage/storageAccounts/storage-get-properties-cmk.json",
+        "st-008-customer-managed-key",
+        False,
+    ),
+    ("Microsoft.KeyVault/vaults/vault-get.json", "kv-001-soft-delete", True),
+    ("Microsoft.KeyVault/vaults/vault-list-item-premium.json", "kv-001-soft-delete", False),
+    (
+        "Microsoft.Sql/servers/auditingSettings/server-blob-auditing-get.json",
+        "sql-006-audit-retention",
+        False,
+    ),
+    (
+        "Microsoft.Sql/servers/firewallRules/firewall-rule-get.json",
+        "sql-008-firewall-azure-services",
+        True,
+    ),
+    (
+        "Microsoft.Sql/servers/firewallRules/firewall-rule-get.json",
+        "sql-007-firewall-not-internet",
+        False,
+    ),
+    ("Microsoft.Network/networkSecurityGroups/nsg-get.json", "nsg-001-no-internet-ssh", False),
+    ("Microsoft.Network/networkSecurityGroups/nsg-get.json", "nsg-003-no-internet-any-port", False),
+    ("Microsoft.Network/applicationGateways/appgw-get.json", "agw-002-minimum-tls", True),
+    ("Microsoft.Compute/virtualMachines/vm-get.json", "vm-004-windows-automatic-updates", True),
+    ("Microsoft.Compute/virtualMachines/vm-get.json", "vm-003-linux-ssh-keys-only", False),
+    ("Microsoft.Web/sites/webapp-get.json", "app-001-https-only", True),
+    ("Microsoft.ContainerService/managedClusters/aks-get.json", "aks-001-rbac", True),
+    (
+        "Microsoft.ContainerRegistry/registries/registry-get.json",
+        "acr-001-admin-user-disabled",
+        False,
+    ),
+    ("Microsoft.ContainerRegistry/registries/registry-get.json", "acr-003-public-network", True),
+    ("Microsoft.Cache/redis/redis-get.json", "redis-001-tls-only", True),
+    (
+        "Microsoft.ServiceBus/namespaces/namespace-list-item-standard.json",
+        "sb-001-minimum-tls",
+        False,
+    ),
+    (
+        "Microsoft.ServiceBus/namespaces/namespace-list-item-premium.json",
+        "sb-001-minimum-tls",
+        True,
+    ),
+    (
+        "Microsoft.Insights/diagnosticSettings/diagnostic-setting-get.json",
+        "diag-001-central-destination",
+        False,
+    ),
+    (
+        "Microsoft.Authorization/roleAssignments/role-assignment-get.json",
+        "iam-001-no-direct-user-owner",
+        False,
+    ),
+]
+
+
+@pytest.mark.parametrize(("file", "rule", "matched"), ARM_EXAMPLES)
+def test_rules_on_published_arm_examples(
+    shared_data: Path, file: str, rule: str, matched: bool
+) -> None:
+    resource = json.loads((shared_data / "arm-resources" / file).read_text())
+    decision = pack()[f"azsecmap-{rule}"].evaluate(resource)
+    assert decision.applicable
+    assert decision.matched is matched, decision.reasons
