@@ -23,12 +23,12 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?);
     let root = manifest.join("../../frameworks/rules");
-    let mut files = Vec::new();
-    if root.is_dir() {
-        collect(&root, &mut files)?;
-    } else {
-        println!("cargo:rerun-if-changed={}", root.display());
+    // A build without the rules (an sdist missing `frameworks/`) must fail, not ship an empty pack.
+    if !root.is_dir() {
+        return Err(format!("the default rule pack is missing: `{}`", root.display()).into());
     }
+    let mut files = Vec::new();
+    collect(&root, &mut files)?;
     files.sort();
     let mut code = String::from("&[\n");
     for file in &files {
