@@ -440,3 +440,49 @@ def test_rules_on_published_arm_examples(
     decision = pack()[f"azsecmap-{rule}"].evaluate(resource)
     assert decision.applicable
     assert decision.matched is matched, decision.reasons
+
+
+# Issue 4, item 4: the services the Azure security architecture names, and how a rule shows it
+# covers one (a resource type its `if` names, or for cross-cutting concerns a property it reads).
+SERVICES_COVERED = {
+    "Key Vault": {"Microsoft.KeyVault/vaults"},
+    "Managed HSM": {"Microsoft.KeyVault/managedHSMs"},
+    "Storage": {"Microsoft.Storage/storageAccounts"},
+    "SQL": {"Microsoft.Sql/servers", "Microsoft.Sql/servers/firewallRules"},
+    "PostgreSQL": {"Microsoft.DBforPostgreSQL/flexibleServers"},
+    "Cosmos DB": {"Microsoft.DocumentDB/databaseAccounts"},
+    "NSGs": {"Microsoft.Network/networkSecurityGroups"},
+    "public IPs": {"Microsoft.Network/publicIPAddresses"},
+    "Azure Firewall": {"Microsoft.Network/azureFirewalls", "Microsoft.Network/firewallPolicies"},
+    "DDoS protection plans": {"Microsoft.Network/ddosProtectionPlans"},
+    "VPN gateways": {"Microsoft.Network/virtualNetworkGateways"},
+    "Front Door WAF": {"Microsoft.Network/frontDoors"},
+    "Application Gateway WAF": {"Microsoft.Network/applicationGateways"},
+    "private endpoints": {"Microsoft.Network/privateEndpoints"},
+    "compute": {"Microsoft.Compute/virtualMachines"},
+    "disks": {"Microsoft.Compute/disks"},
+    "App Service": {"Microsoft.Web/sites"},
+    "AKS": {"Microsoft.ContainerService/managedClusters"},
+    "Container Registry": {"Microsoft.ContainerRegistry/registries"},
+    "Backup": {"Microsoft.RecoveryServices/vaults"},
+    "Log Analytics": {"Microsoft.OperationalInsights/workspaces"},
+    "Defender for Cloud plans": {"Microsoft.Security/pricings"},
+    "role assignments": {"Microsoft.Authorization/roleAssignments"},
+}
+CROSS_CUTTING = {
+    "diagnostic settings": '"type": "Microsoft.Insights/diagnosticSettings"',
+    "confidential computing": "ConfidentialVM",
+    "encryption at rest": "encryption",
+    "managed identities": '"identity.type"',
+    "local auth disabled": "disableLocalAuth",
+    "private link": "privateEndpointConnections[*]",
+}
+
+
+def test_pack_covers_the_named_services() -> None:
+    types = {rule_type(pid) for pid in docs()}
+    assert {s: t for s, t in SERVICES_COVERED.items() if not t & types} == {}
+    texts = [json.dumps(doc["properties"]["policyRule"]) for _, doc in docs().values()]
+    counts = {c: sum(needle in t for t in texts) for c, needle in CROSS_CUTTING.items()}
+    assert min(counts.values()) >= 1, counts
+    assert counts["diagnostic settings"] >= 8 and counts["private link"] >= 4, counts
