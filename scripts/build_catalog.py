@@ -112,15 +112,6 @@ def build(data: Path) -> tuple[dict[str, Any], list[str]]:
         f"families with an OSCAL title: {len(oscal_families)}.",
         "",
     ]
-    rules, rule_edges = default_pack_edges(frameworks)
-    for r in rules:
-        policies.setdefault(r["id"], r)
-    satisfies.extend(rule_edges)
-    summary += [
-        f"Default rule pack ({PACK_NAME} {PACK_VERSION}, frameworks/rules): {len(rules)} rules, "
-        f"{len(rule_edges)} satisfies records.",
-        "",
-    ]
     mappings: list[dict[str, Any]] = []
     summary += ["| crosswalk | mappings | by relationship |", "| --- | ---: | --- |"]
     for name in BUNDLED_CROSSWALKS:
@@ -146,39 +137,6 @@ def build(data: Path) -> tuple[dict[str, Any], list[str]]:
         f"{len(satisfies)} satisfies records, {len(mappings)} mappings.",
     ]
     return validate_document(bundled, "<bundled catalog>"), summary
-
-
-PACK_NAME = "azsecmap default rule pack"
-PACK_VERSION = "1.0.0"
-
-
-def default_pack_edges(
-    frameworks: list[dict[str, Any]],
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Our own rules (frameworks/rules) and their `satisfies` edges, from each rule's
-    `metadata.azsecmap.controls`. Every control must exist in a bundled framework."""
-    known = {f"{fw['id']}:{c['id']}" for fw in frameworks for c in fw["controls"]}
-    rules: list[dict[str, Any]] = []
-    edges: list[dict[str, Any]] = []
-    for f in sorted((REPO / "frameworks" / "rules").rglob("*.json")):
-        rel = f.relative_to(REPO).as_posix()
-        doc = json.loads(f.read_text("utf-8"))
-        props = doc["properties"]
-        effect = str(props.get("parameters", {}).get("effect", {}).get("defaultValue", "audit"))
-        rules.append({"id": doc["name"], "effect": effect.lower()})
-        for control in props["metadata"]["azsecmap"]["controls"]:
-            if control not in known:
-                raise SystemExit(f"{rel}: control `{control}` is not in the bundled catalog")
-            edges.append(
-                {
-                    "policy": doc["name"],
-                    "control": control,
-                    "initiative": PACK_NAME,
-                    "version": PACK_VERSION,
-                    "effect": effect.lower(),
-                }
-            )
-    return rules, edges
 
 
 def main() -> int:

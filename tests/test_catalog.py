@@ -69,23 +69,6 @@ def initiative_facts(data: Path, fw: str) -> tuple[set[str], set[tuple[str, str]
     return controls, edges
 
 
-PACK = "azsecmap default rule pack"
-
-
-def test_default_rule_pack_edges_are_in_the_bundled_catalog(graph: nx.DiGraph) -> None:
-    """Every control a rule of `PolicyPack.builtin()` names is a `satisfies` edge of the
-    bundled catalog, with the pack as provenance, and the pack adds no other edge."""
-    meta = azsecmap.PolicyPack.builtin().metadata().explode("controls").drop_nulls("controls")
-    want = {(f"policy:{p}", c) for p, c in meta.select("policy_id", "controls").iter_rows()}
-    got = {
-        (u, v)
-        for u, v, d in graph.edges(data=True)
-        if d["kind"] == "satisfies" and d["initiative"] == PACK
-    }
-    assert len(want) > 500
-    assert got == want
-
-
 # --- the bundled catalog against the public data -------------------------------------------
 
 
@@ -98,24 +81,14 @@ def test_bundled_controls_and_satisfies_equal_the_initiative(
         n for n, d in graph.nodes(data=True) if d["kind"] == "control" and d["framework"] == fw
     }
     assert in_graph == controls
-    # Edges of Microsoft's initiative; our default rule pack adds its own, checked below.
     sat = {
         (u, v)
         for u, v, d in graph.edges(data=True)
-        if d["kind"] == "satisfies"
-        and graph.nodes[v]["framework"] == fw
-        and d["initiative"] != PACK
+        if d["kind"] == "satisfies" and graph.nodes[v]["framework"] == fw
     }
     assert sat == edges
-    ours = {
-        (u, v)
-        for u, v, d in graph.edges(data=True)
-        if d["kind"] == "satisfies"
-        and graph.nodes[v]["framework"] == fw
-        and d["initiative"] == PACK
-    }
     row = cat.frameworks().filter(framework=fw).row(0, named=True)
-    assert row["satisfies"] == len(edges) + len(ours)
+    assert row["satisfies"] == len(edges)
     assert row["controls"] == len(controls)
     assert row["declared"] is True
 
@@ -131,8 +104,7 @@ def test_satisfies_edges_carry_initiative_and_version(shared_data: Path, graph: 
         if d["kind"] == "satisfies" and v.startswith("PCI_DSS_v4.0.1:")
     ]
     assert {(a["initiative"], a["version"]) for a in attrs} == {
-        (props["displayName"], props["version"]),
-        (PACK, "1.0.0"),
+        (props["displayName"], props["version"])
     }
     assert all(a["effect"] for a in attrs)
 
@@ -416,17 +388,7 @@ def test_shares_policy_pairs_between_cis_and_pci(shared_data: Path, cat: Catalog
         by_policy.setdefault(p, set()).add(c)
     pairs = {(c, q) for p, c in cis_edges for q in by_policy.get(p, ())}
     assert len({p for p, _ in cis_edges} & set(by_policy)) == 142
-    assert len(pairs) == 1576
-    # Our default rule pack's edges link more pairs; they are derived the same way.
     derived = cat.to_networkx(include_derived=True)
-    ours: dict[str, set[str]] = {}
-    for u, v, d in derived.edges(data=True):
-        if d["kind"] == "satisfies" and d["initiative"] == PACK:
-            ours.setdefault(u, set()).add(v)
-    for controls in ours.values():
-        cis = {c for c in controls if c.startswith("CIS_Controls_v8.1:")}
-        pci = {c for c in controls if c.startswith("PCI_DSS_v4.0.1:")}
-        pairs |= {(c, q) for c in cis for q in pci}
     got = {
         tuple(sorted((u, v)))
         for u, v, d in derived.edges(data=True)
@@ -434,3 +396,4 @@ def test_shares_policy_pairs_between_cis_and_pci(shared_data: Path, cat: Catalog
         and {u.split(":")[0], v.split(":")[0]} == {"CIS_Controls_v8.1", "PCI_DSS_v4.0.1"}
     }
     assert got == {tuple(sorted(p)) for p in pairs}
+    assert len(got) == 1576
