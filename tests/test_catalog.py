@@ -397,3 +397,40 @@ def test_shares_policy_pairs_between_cis_and_pci(shared_data: Path, cat: Catalog
     }
     assert got == {tuple(sorted(p)) for p in pairs}
     assert len(got) == 1576
+
+
+# --- the default rule pack's own control edges ------------------------------------------------
+
+
+def test_with_pack_adds_exactly_the_controls_each_rule_declares(cat: Catalog) -> None:
+    """`with_pack` adds one `satisfies` edge per control a rule declares, with the pack as
+    provenance; the catalog it came from keeps only the initiatives' edges."""
+    pack = azsecmap.PolicyPack.builtin()
+    meta = pack.metadata().explode("controls").drop_nulls("controls")
+    want = {(f"policy:{p}", c) for p, c in meta.select("policy_id", "controls").iter_rows()}
+    ours = cat.with_pack(pack).to_networkx()
+    got = {
+        (u, v)
+        for u, v, d in ours.edges(data=True)
+        if d["kind"] == "satisfies" and d["initiative"] == azsecmap.catalog.PACK_PROVENANCE
+    }
+    assert len(want) > 500
+    assert got == want
+    before = cat.to_networkx()
+    assert not any(u.startswith("policy:azsecmap-") for u in before.nodes)
+
+
+def test_with_pack_rejects_a_control_the_catalog_lacks(cat: Catalog, tmp_path: Path) -> None:
+    rule = {
+        "name": "bogus-control",
+        "properties": {
+            "mode": "All",
+            "metadata": {"azsecmap": {"controls": ["NIST_SP_800-53_R5:ZZ-99"]}},
+            "policyRule": {"if": {"field": "type", "equals": "x"}, "then": {"effect": "audit"}},
+        },
+    }
+    f = tmp_path / "bogus.json"
+    f.write_text(json.dumps(rule))
+    with pytest.raises(azsecmap.CatalogError) as info:
+        cat.with_pack(azsecmap.PolicyPack.from_files([f]))
+    assert "ZZ-99" in info.value.message and "bogus-control" in info.value.message

@@ -23,12 +23,23 @@ import polars as pl
 
 from . import _core
 from .errors import CatalogError
-from .importers import default_effects, read_document, validate_document
+from .importers import FORMAT, default_effects, read_document, validate_document
 
 if TYPE_CHECKING:
     import networkx
 
-__all__ = ["Catalog", "catalog_dir", "import_file"]
+    from .policy import PolicyPack
+
+__all__ = ["PACK_PROVENANCE", "Catalog", "catalog_dir", "import_file"]
+
+#: Provenance of the `satisfies` edges a pack's own rules declare (see `Catalog.with_pack`).
+PACK_PROVENANCE = "azsecmap default rule pack"
+
+
+def _pack_version(meta: pl.DataFrame, policy_id: str) -> str:
+    version = meta.filter(pl.col("policy_id") == policy_id)["version"].to_list()
+    return str(version[0]) if version and version[0] else ""
+
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -168,8 +179,16 @@ class Catalog:
     :meth:`from_files`. Queries return Polars frames; :meth:`to_networkx` gives the graph.
     """
 
-    def __init__(self, graph: _core.CatalogGraph) -> None:
+    def __init__(
+        self,
+        graph: _core.CatalogGraph,
+        docs: list[tuple[str, str]] | None = None,
+        bundled: bool = False,
+    ) -> None:
         self._graph = graph
+        # What the graph was built from, so views such as `with_pack` rebuild it cheaply.
+        self._docs = docs or []
+        self._bundled = bundled
 
     # --- construction -------------------------------------------------------------------
 
@@ -214,7 +233,66 @@ class Catalog:
 
     @classmethod
     def _build(cls, docs: list[tuple[str, str]], *, bundled: bool) -> Catalog:
-        return cls(_core.CatalogGraph.build(docs, bundled))
+        return cls(_core.CatalogGraph.build(docs, bundled), docs, bundled)
+
+    def with_pack(self, pack: PolicyPack, *, initiative: str = PACK_PROVENANCE) -> Catalog:
+        """This catalog plus the ``satisfies`` edges the pack's own policies declare in
+        ``metadata.azsecmap.controls`` (as every rule of :meth:`PolicyPack.builtin` does), with
+        `initiative` as their provenance. The catalog itself stays as the initiatives state it;
+        scoring a pack of our rules uses this view.
+
+        A declared control the catalog does not hold raises :class:`CatalogError` naming the
+        policy.
+
+        >>> import azsecmap
+        >>> cat = azsecmap.Catalog.builtin(include_user=False)
+        >>> ours = cat.with_pack(azsecmap.PolicyPack.builtin())
+        >>> ours.controls_of("azsecmap-kv-001-soft-delete")[:2]
+        ['CIS_Azure_2.0.0:8.5', 'CIS_Azure_3.0.0:3.3.5']
+        """
+        known = {
+            f"{fw['id']}:{c['id']}"
+            for fw in self.document().get("frameworks", [])
+            for c in fw.get("controls", [])
+        }
+        meta = pack.metadata()
+        policies: list[dict[str, Any]] = []
+        satisfies: list[dict[str, Any]] = []
+        for policy_id, effect, controls, source in meta.select(
+            "policy_id", "default_effect", "controls", "source"
+        ).iter_rows():
+            if not controls:
+                continue
+            policies.append({"id": policy_id, "effect": effect or "audit"})
+            for control in controls:
+                if control not in known:
+                    raise CatalogError(
+                        f"policy `{policy_id}` declares control `{control}`, which the "
+                        "catalog does not hold",
+                        pointer="/properties/metadata/azsecmap/controls",
+                        file=source,
+                    )
+                satisfies.append(
+                    {
+                        "policy": policy_id,
+                        "control": control,
+                        "initiative": initiative,
+                        "version": _pack_version(meta, policy_id),
+                        "effect": effect or "audit",
+                    }
+                )
+        if not satisfies:
+            return self
+        doc = {"format": FORMAT, "source": initiative, "policies": policies, "satisfies": satisfies}
+        extra = (f"<pack: {initiative}>", json.dumps(validate_document(doc, initiative)))
+        return Catalog._build([*self._docs, extra], bundled=self._bundled)
+
+    def controls_of(self, policy_id: str) -> list[str]:
+        """The controls a policy satisfies in this catalog, sorted."""
+        node = f"policy:{policy_id}"
+        return sorted(
+            e["v"] for e in self.node_link()["edges"] if e["u"] == node and e["kind"] == "satisfies"
+        )
 
     # --- queries ------------------------------------------------------------------------
 
