@@ -16,6 +16,9 @@ from azsecmap.errors import EvaluationError, PolicyError
 
 from .conftest import CASES, data_dir
 
+# Multi-resource corpora with their own runner (tests/test_batch_cases.py).
+MULTI_RESOURCE = {"batch", "rules"}
+
 
 def merge_patch(target: Any, patch: Any) -> Any:
     """RFC 7386 JSON merge patch."""
@@ -33,7 +36,7 @@ def merge_patch(target: Any, patch: Any) -> Any:
 def load_cases() -> list[Any]:
     params = []
     for file in sorted(CASES.rglob("*.json")):
-        if "batch" in file.relative_to(CASES).parts:
+        if MULTI_RESOURCE & set(file.relative_to(CASES).parts):
             continue
         for case in json.loads(file.read_text())["cases"]:
             rel = file.relative_to(CASES)
@@ -75,7 +78,7 @@ def test_corpus_is_large_enough() -> None:
     n = sum(
         len(json.loads(f.read_text())["cases"])
         for f in CASES.rglob("*.json")
-        if "batch" not in f.relative_to(CASES).parts
+        if not MULTI_RESOURCE & set(f.relative_to(CASES).parts)
     )
     assert n >= 150, n
 

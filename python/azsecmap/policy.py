@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Union
 
+import polars as pl
+
 from . import _core
 from ._source import JsonSource, read_text, to_json_text
 from .errors import AzsecmapError, PolicyError, ResourceError
@@ -54,11 +56,18 @@ class Policy:
     ('web', 'All', 'audit')
     """
 
-    __slots__ = ("_default_bound", "_inner", "source")
+    __slots__ = ("_default_bound", "_inner", "metadata", "source")
 
-    def __init__(self, inner: _core.Policy, source: str | None = None) -> None:
+    def __init__(
+        self,
+        inner: _core.Policy,
+        source: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> None:
         self._inner = inner
         self.source = source
+        #: the definition's ``properties.metadata`` object (empty when it has none)
+        self.metadata: dict[str, Any] = dict(metadata or {})
         self._default_bound: _core.BoundPolicy | None = None
 
     @classmethod
@@ -66,7 +75,8 @@ class Policy:
         """Compile a definition given as a dict, JSON text or a file path."""
         text, file = to_json_text(policy, PolicyError, "policy")
         fallback = name or (Path(file).stem if file else "policy")
-        return cls(_compile(text, fallback, file), file)
+        inner = _compile(text, fallback, file)
+        return cls(inner, file, _metadata_of(json.loads(text)))
 
     @property
     def id(self) -> str:
@@ -170,6 +180,15 @@ class Policy:
         return f"Policy(id={self.id!r}, mode={self.mode!r}, effect={self.default_effect!r})"
 
 
+def _metadata_of(doc: Any) -> dict[str, Any]:
+    """``properties.metadata`` of a whole definition, or ``metadata`` of its properties."""
+    if not isinstance(doc, dict):
+        return {}
+    props = doc.get("properties", doc)
+    meta = props.get("metadata") if isinstance(props, dict) else None
+    return meta if isinstance(meta, dict) else {}
+
+
 def _compile(text: str, fallback: str, file: str | None) -> _core.Policy:
     try:
         return _core.Policy.compile(text, fallback)
@@ -247,6 +266,73 @@ class PolicyPack:
             raise PolicyError("not a directory", "", os.fspath(path))
         return cls.from_files(sorted(root.rglob("*.json")), skip_invalid=skip_invalid)
 
+    @classmethod
+    def builtin(cls) -> PolicyPack:
+        """The bundled default rule pack: azsecmap's own definitions, embedded in the extension.
+
+        Every rule's ``properties.metadata.azsecmap`` names the controls it gives evidence for,
+        the Microsoft built-ins that check the same thing and a severity; see :meth:`metadata`.
+
+        >>> pack = PolicyPack.builtin()
+        >>> len(pack) >= 80
+        True
+        >>> pack["azsecmap-kv-001-soft-delete"].metadata["azsecmap"]["severity"]
+        'high'
+        """
+        policies = []
+        for path, text in _core.builtin_rules():
+            source = f"<builtin>/frameworks/rules/{path}"
+            inner = _compile(text, Path(path).stem, source)
+            policies.append(Policy(inner, source, _metadata_of(json.loads(text))))
+        return cls(policies)
+
+    def metadata(self) -> pl.DataFrame:
+        """One row per policy: its id, what it says about itself, and its control mappings.
+
+        Columns: ``policy_id``, ``display_name``, ``category``, ``version``, ``mode``,
+        ``default_effect``, ``severity`` (``high``/``medium``/``low`` or null), ``controls``
+        (list of ``FRAMEWORK:CONTROL`` ids), ``builtin`` (list of Microsoft built-in definition
+        GUIDs that check the same thing) and ``source`` (the file). A policy with no
+        ``metadata.azsecmap`` block has empty lists and a null severity.
+
+        >>> m = PolicyPack.builtin().metadata()
+        >>> m.columns[:3]
+        ['policy_id', 'display_name', 'category']
+        >>> m.explode("controls").filter(pl.col("controls") == "MCSB_v1:DP-8").height > 0
+        True
+        """
+        rows = []
+        for p in self._policies:
+            ours = p.metadata.get("azsecmap")
+            ours = ours if isinstance(ours, dict) else {}
+            rows.append(
+                {
+                    "policy_id": p.id,
+                    "display_name": p.display_name,
+                    "category": _str_or_none(p.metadata.get("category")),
+                    "version": _str_or_none(p.metadata.get("version")),
+                    "mode": p.mode,
+                    "default_effect": p.default_effect,
+                    "severity": _str_or_none(ours.get("severity")),
+                    "controls": [str(c) for c in ours.get("controls") or []],
+                    "builtin": [str(b) for b in ours.get("builtin") or []],
+                    "source": p.source,
+                }
+            )
+        schema: dict[str, pl.DataType] = {
+            "policy_id": pl.String(),
+            "display_name": pl.String(),
+            "category": pl.String(),
+            "version": pl.String(),
+            "mode": pl.String(),
+            "default_effect": pl.String(),
+            "severity": pl.String(),
+            "controls": pl.List(pl.String()),
+            "builtin": pl.List(pl.String()),
+            "source": pl.String(),
+        }
+        return pl.DataFrame(rows, schema=schema)
+
     def __len__(self) -> int:
         return len(self._policies)
 
@@ -267,6 +353,10 @@ class PolicyPack:
         return f"PolicyPack({len(self)} policies, {len(self.errors)} errors)"
 
 
+def _str_or_none(v: Any) -> str | None:
+    return None if v is None else str(v)
+
+
 def _load_file(file: str) -> list[Policy]:
     text = read_text(file, PolicyError)
     stem = Path(file).stem
@@ -282,9 +372,10 @@ def _load_file(file: str) -> list[Policy]:
         out = []
         for i, item in enumerate(doc):
             try:
-                out.append(Policy(_compile(json.dumps(item), f"{stem}#{i}", file), file))
+                inner = _compile(json.dumps(item), f"{stem}#{i}", file)
+                out.append(Policy(inner, file, _metadata_of(item)))
             except PolicyError as exc:
                 exc.pointer = f"/{i}{exc.pointer or ''}"
                 raise
         return out
-    return [Policy(_compile(text, stem, file), file)]
+    return [Policy(_compile(text, stem, file), file, _metadata_of(doc))]

@@ -8,6 +8,7 @@
 pub mod alias;
 pub mod batch;
 pub mod compare;
+pub mod default_pack;
 pub mod error;
 pub mod expr;
 pub mod field;

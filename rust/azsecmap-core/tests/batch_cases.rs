@@ -21,11 +21,23 @@ use azsecmap_core::batch::{evaluate_pack, evaluate_stream, BatchOptions, Prepare
 use azsecmap_core::policy::PolicyDefinition;
 use serde_json::Value;
 
+/// The default pack's rule named `id`, as embedded in the library (not read from the tree).
+fn bundled_rule(id: &str) -> Option<Value> {
+    azsecmap_core::default_pack::default_rules()
+        .iter()
+        .filter_map(|(_, text)| serde_json::from_str::<Value>(text).ok())
+        .find(|doc| doc["name"] == id)
+}
+
 fn run(case: &Value, data: Option<&Path>) -> Result<Option<Vec<String>>, String> {
     let policy = match (
         case.get("policy"),
         case.get("policy_file").and_then(Value::as_str),
     ) {
+        _ if case.get("rule").is_some() => {
+            let id = case["rule"].as_str().ok_or("`rule` is not a string")?;
+            bundled_rule(id).ok_or_else(|| format!("no bundled rule `{id}`"))?
+        }
         (Some(p), _) => p.clone(),
         (None, Some(rel)) => {
             let Some(d) = data else { return Ok(None) };
@@ -123,15 +135,20 @@ fn run(case: &Value, data: Option<&Path>) -> Result<Option<Vec<String>>, String>
 
 #[test]
 fn batch_case_corpus() {
-    let dir = repo_root().join("tests/cases/batch");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .map(|d| {
-            d.flatten()
-                .map(|e| e.path())
-                .filter(|p| p.extension().is_some_and(|x| x == "json"))
-                .collect()
+    // The batch corpus, and the default rule pack's cases (each names a bundled rule).
+    let mut files: Vec<PathBuf> = ["tests/cases/batch", "tests/cases/rules"]
+        .iter()
+        .flat_map(|dir| {
+            std::fs::read_dir(repo_root().join(dir))
+                .map(|d| {
+                    d.flatten()
+                        .map(|e| e.path())
+                        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default()
         })
-        .unwrap_or_default();
+        .collect();
     files.sort();
     let data = data_dir("azure-policy");
     let (mut passed, mut skipped) = (0, 0);

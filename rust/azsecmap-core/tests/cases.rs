@@ -26,8 +26,8 @@ fn case_files(dir: &Path, out: &mut Vec<PathBuf>) {
     paths.sort();
     for p in paths {
         if p.is_dir() {
-            // Multi-resource (batch) cases have their own runner.
-            if p.file_name().is_some_and(|n| n == "batch") {
+            // Multi-resource cases (batch, and the default rule pack's) have their own runner.
+            if p.file_name().is_some_and(|n| n == "batch" || n == "rules") {
                 continue;
             }
             case_files(&p, out);

@@ -268,12 +268,19 @@ fn resolve_alias(alias: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The bundled default rule pack: `(path under frameworks/rules, definition JSON)`, sorted.
+#[pyfunction]
+fn builtin_rules() -> Vec<(&'static str, &'static str)> {
+    azsecmap_core::default_pack::default_rules().to_vec()
+}
+
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Policy>()?;
     m.add_class::<PyBoundPolicy>()?;
     m.add_function(wrap_pyfunction!(alias_count, m)?)?;
     m.add_function(wrap_pyfunction!(resolve_alias, m)?)?;
+    m.add_function(wrap_pyfunction!(builtin_rules, m)?)?;
     m.add_function(wrap_pyfunction!(batch::evaluate, m)?)?;
     m.add_function(wrap_pyfunction!(batch::load_identity, m)?)?;
     m.add_function(wrap_pyfunction!(batch::write_sample, m)?)?;
