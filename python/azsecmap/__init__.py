@@ -23,6 +23,12 @@ from .evaluation import Evaluation, EvaluationStream, evaluate, evaluate_batches
 from .policy import Decision, Policy, PolicyPack, evaluate_policy
 from .resources import LoadError, Resources
 
+# After the core names: these modules import them.
+from . import outputs, report  # noqa: E402, I001
+from .diff import FindingsDiff, diff_results  # noqa: E402
+from .outputs import read_results, write_results  # noqa: E402
+from .scan import ScanOutcome, run_scan  # noqa: E402
+
 __all__ = [
     "AzsecmapError",
     "Catalog",
@@ -31,14 +37,22 @@ __all__ = [
     "Evaluation",
     "EvaluationError",
     "EvaluationStream",
+    "FindingsDiff",
     "LoadError",
     "Policy",
     "PolicyError",
     "PolicyPack",
     "ResourceError",
     "Resources",
+    "ScanOutcome",
     "__version__",
+    "diff_results",
     "evaluate",
     "evaluate_batches",
     "evaluate_policy",
+    "outputs",
+    "read_results",
+    "report",
+    "run_scan",
+    "write_results",
 ]
