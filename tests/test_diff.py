@@ -22,8 +22,10 @@ POLICY = {
             "if": {
                 "allOf": [
                     {"field": "type", "equals": "Microsoft.Storage/storageAccounts"},
-                    {"field": "Microsoft.Storage/storageAccounts/supportsHttpsTrafficOnly",
-                     "notEquals": True},
+                    {
+                        "field": "Microsoft.Storage/storageAccounts/supportsHttpsTrafficOnly",
+                        "notEquals": True,
+                    },
                 ]
             },
             "then": {"effect": "audit"},
@@ -34,7 +36,8 @@ POLICY = {
 
 def account(name: str, https: bool) -> dict[str, object]:
     return {
-        "id": f"/subscriptions/s/resourceGroups/g/providers/Microsoft.Storage/storageAccounts/{name}",
+        "id": "/subscriptions/s/resourceGroups/g/providers/Microsoft.Storage/storageAccounts/"
+        + name,
         "name": name,
         "type": "Microsoft.Storage/storageAccounts",
         "location": "westeurope",
@@ -85,8 +88,9 @@ def test_duplicate_rows_count_once() -> None:
 runner = CliRunner()
 
 
-@pytest.mark.parametrize(("old_ext", "new_ext"), [(".parquet", ".csv"), (".ndjson", ".sarif"),
-                                                  (".json", ".ocsf.json")])
+@pytest.mark.parametrize(
+    ("old_ext", "new_ext"), [(".parquet", ".csv"), (".ndjson", ".sarif"), (".json", ".ocsf.json")]
+)
 def test_cli_diff_across_formats(
     tmp_path: Path,
     scans: tuple[azsecmap.Evaluation, azsecmap.Evaluation],
@@ -113,7 +117,9 @@ def read_results_like(path: Path) -> pl.DataFrame:
     return pl.read_csv(path)
 
 
-def test_cli_diff_json_out(tmp_path: Path, scans: tuple[azsecmap.Evaluation, azsecmap.Evaluation]) -> None:
+def test_cli_diff_json_out(
+    tmp_path: Path, scans: tuple[azsecmap.Evaluation, azsecmap.Evaluation]
+) -> None:
     old, new = tmp_path / "old.parquet", tmp_path / "new.parquet"
     write_results(scans[0], old)
     write_results(scans[1], new)

@@ -289,8 +289,10 @@ def test_ocsf_files_read_back(tmp_path: Path, evaluation: azsecmap.Evaluation, s
     back = read_results(path)
     visible = evaluation.results.filter(pl.col("state").cast(pl.String) != "not_applicable")
     cols = ["resource_id", "policy_id", "state"]
-    assert back.select(cols).sort(cols).equals(
-        visible.select(pl.col(c).cast(pl.String) for c in cols).sort(cols)
+    assert (
+        back.select(cols)
+        .sort(cols)
+        .equals(visible.select(pl.col(c).cast(pl.String) for c in cols).sort(cols))
     )
 
 
@@ -328,8 +330,10 @@ def test_sarif_file_round_trip(tmp_path: Path, evaluation: azsecmap.Evaluation) 
     back = read_results(path)
     failing = evaluation.results.filter(pl.col("state").cast(pl.String) == "non_compliant")
     key = ["resource_id", "policy_id"]
-    assert back.select(key).sort(key).equals(
-        failing.select(pl.col(c).cast(pl.String) for c in key).sort(key)
+    assert (
+        back.select(key)
+        .sort(key)
+        .equals(failing.select(pl.col(c).cast(pl.String) for c in key).sort(key))
     )
 
 

@@ -113,7 +113,7 @@ def test_harness_sees_console_errors(tmp_path: Path) -> None:
     """The check below can fail: a page that errors and fetches is caught."""
     bad = tmp_path / "bad.html"
     bad.write_text(
-        "<!DOCTYPE html><html><head><meta http-equiv=\"Content-Security-Policy\" "
+        '<!DOCTYPE html><html><head><meta http-equiv="Content-Security-Policy" '
         "content=\"default-src 'none'; script-src 'unsafe-inline'\"></head><body>"
         "<script>console.error('boom from the page')</script>"
         '<img src="https://example.invalid/x.png"></body></html>'
@@ -157,9 +157,7 @@ def test_chromium_renders_report(page: str, tmp_path: Path) -> None:
     assert background < 0.9
 
 
-def test_report_command_from_results_file(
-    evaluation: azsecmap.Evaluation, tmp_path: Path
-) -> None:
+def test_report_command_from_results_file(evaluation: azsecmap.Evaluation, tmp_path: Path) -> None:
     results = tmp_path / "results.parquet"
     write_results(evaluation, results, info=policy_info(azsecmap.PolicyPack.builtin()))
     out = tmp_path / "report.html"

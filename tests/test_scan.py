@@ -50,8 +50,19 @@ def test_scan_with_no_arguments(tmp_path: Path) -> None:
 
 def test_scan_fail_on_non_compliant(tmp_path: Path) -> None:
     out = tmp_path / "results.parquet"
-    r = run("scan", "--sample", "500", "--fail-on", "non_compliant", "--no-report",
-            "--out", str(out), "-f", "MCSB_v1", cwd=tmp_path)
+    r = run(
+        "scan",
+        "--sample",
+        "500",
+        "--fail-on",
+        "non_compliant",
+        "--no-report",
+        "--out",
+        str(out),
+        "-f",
+        "MCSB_v1",
+        cwd=tmp_path,
+    )
     assert r.returncode == ExitCode.FINDINGS, r.stderr
     assert "non_compliant or worse" in r.stdout
     df = read_results(out)
@@ -60,8 +71,17 @@ def test_scan_fail_on_non_compliant(tmp_path: Path) -> None:
 
 
 def test_scan_fail_on_error_passes_when_nothing_errors(tmp_path: Path) -> None:
-    r = run("scan", "--sample", "300", "--fail-on", "error", "--no-report", "-f", "MCSB_v1",
-            cwd=tmp_path)
+    r = run(
+        "scan",
+        "--sample",
+        "300",
+        "--fail-on",
+        "error",
+        "--no-report",
+        "-f",
+        "MCSB_v1",
+        cwd=tmp_path,
+    )
     assert r.returncode == ExitCode.OK, r.stderr
 
 
@@ -69,15 +89,36 @@ def test_scan_resources_file_and_formats(tmp_path: Path) -> None:
     tenant = tmp_path / "tenant.ndjson"
     assert run("sample", "--resources", "400", "--out", str(tenant), cwd=tmp_path).returncode == 0
     sarif = tmp_path / "scan.sarif"
-    r = run("scan", "--resources", str(tenant), "--out", str(sarif), "--report",
-            str(tmp_path / "r.html"), "-f", "NIST_SP_800-53_R5", cwd=tmp_path)
+    r = run(
+        "scan",
+        "--resources",
+        str(tenant),
+        "--out",
+        str(sarif),
+        "--report",
+        str(tmp_path / "r.html"),
+        "-f",
+        "NIST_SP_800-53_R5",
+        cwd=tmp_path,
+    )
     assert r.returncode == 0, r.stderr
     log = json.loads(sarif.read_text())
     assert log["version"] == "2.1.0" and log["runs"][0]["results"]
     assert "scanned 400 resources" in r.stdout
     ocsf = tmp_path / "findings.out"
-    r = run("scan", "--resources", str(tenant), "--out", str(ocsf), "--format", "ocsf-ndjson",
-            "--no-report", "-f", "MCSB_v1", cwd=tmp_path)
+    r = run(
+        "scan",
+        "--resources",
+        str(tenant),
+        "--out",
+        str(ocsf),
+        "--format",
+        "ocsf-ndjson",
+        "--no-report",
+        "-f",
+        "MCSB_v1",
+        cwd=tmp_path,
+    )
     assert r.returncode == 0, r.stderr
     first = json.loads(ocsf.read_text().splitlines()[0])
     assert first["class_uid"] == 2003
@@ -86,12 +127,28 @@ def test_scan_resources_file_and_formats(tmp_path: Path) -> None:
 def test_scan_policies_dir(tmp_path: Path) -> None:
     pol = tmp_path / "policies"
     pol.mkdir()
-    (pol / "kv.json").write_text(json.dumps(
-        {"if": {"field": "type", "equals": "Microsoft.KeyVault/vaults"}, "then": {"effect": "audit"}}
-    ))
+    (pol / "kv.json").write_text(
+        json.dumps(
+            {
+                "if": {"field": "type", "equals": "Microsoft.KeyVault/vaults"},
+                "then": {"effect": "audit"},
+            }
+        )
+    )
     out = tmp_path / "r.csv"
-    r = run("scan", "--sample", "300", "--policies", str(pol), "--out", str(out), "--no-report",
-            "-f", "MCSB_v1", cwd=tmp_path)
+    r = run(
+        "scan",
+        "--sample",
+        "300",
+        "--policies",
+        str(pol),
+        "--out",
+        str(out),
+        "--no-report",
+        "-f",
+        "MCSB_v1",
+        cwd=tmp_path,
+    )
     assert r.returncode == 0, r.stderr
     df = pl.read_csv(out)
     assert df["policy_id"].unique().to_list() == ["kv"]
@@ -108,7 +165,9 @@ def one_error_line(r: subprocess.CompletedProcess[str], needle: str) -> str:
 
 @pytest.mark.parametrize("kind", ["missing", "garbage", "bad_json"])
 def test_scan_bad_resources_exit_2(tmp_path: Path, kind: str) -> None:
-    path = tmp_path / {"missing": "nope.ndjson", "garbage": "junk.ndjson", "bad_json": "x.json"}[kind]
+    path = (
+        tmp_path / {"missing": "nope.ndjson", "garbage": "junk.ndjson", "bad_json": "x.json"}[kind]
+    )
     if kind == "garbage":
         path.write_text("this is not json\nneither is this\n")
     elif kind == "bad_json":
@@ -122,17 +181,29 @@ def test_scan_bad_policy_and_framework_exit_2(tmp_path: Path) -> None:
     pol.mkdir()
     bad = pol / "broken.json"
     bad.write_text('{"if": {"field": "name", "bogus": 1}, "then": {"effect": "audit"}}')
-    one_error_line(run("scan", "--sample", "10", "--policies", str(pol), "--no-report",
-                       cwd=tmp_path), str(bad))
-    one_error_line(run("scan", "--sample", "10", "-f", "NOPE_1", "--no-report", cwd=tmp_path),
-                   "NOPE_1")
-    one_error_line(run("scan", "--sample", "10", "--out", str(tmp_path / "x.txt"),
-                       cwd=tmp_path), "x.txt")
+    one_error_line(
+        run("scan", "--sample", "10", "--policies", str(pol), "--no-report", cwd=tmp_path), str(bad)
+    )
+    one_error_line(
+        run("scan", "--sample", "10", "-f", "NOPE_1", "--no-report", cwd=tmp_path), "NOPE_1"
+    )
+    one_error_line(
+        run("scan", "--sample", "10", "--out", str(tmp_path / "x.txt"), cwd=tmp_path), "x.txt"
+    )
 
 
 def test_every_command_help_has_an_example(tmp_path: Path) -> None:
-    for cmd in (["scan"], ["report"], ["diff"], ["sample"], ["policy", "test"], ["map"],
-                ["frameworks", "show"], ["frameworks", "list"], ["crosswalk"]):
+    for cmd in (
+        ["scan"],
+        ["report"],
+        ["diff"],
+        ["sample"],
+        ["policy", "test"],
+        ["map"],
+        ["frameworks", "show"],
+        ["frameworks", "list"],
+        ["crosswalk"],
+    ):
         r = run(*cmd, "--help", cwd=tmp_path)
         assert r.returncode == 0, (cmd, r.stderr)
         assert "Example" in r.stdout, (cmd, r.stdout)

@@ -10,8 +10,11 @@
 
 from __future__ import annotations
 
+# After the core names: these modules import them.
+from . import outputs, report
 from ._core import __version__
 from .catalog import Catalog
+from .diff import FindingsDiff, diff_results
 from .errors import (
     AzsecmapError,
     CatalogError,
@@ -20,14 +23,10 @@ from .errors import (
     ResourceError,
 )
 from .evaluation import Evaluation, EvaluationStream, evaluate, evaluate_batches
+from .outputs import read_results, write_results
 from .policy import Decision, Policy, PolicyPack, evaluate_policy
 from .resources import LoadError, Resources
-
-# After the core names: these modules import them.
-from . import outputs, report  # noqa: E402, I001
-from .diff import FindingsDiff, diff_results  # noqa: E402
-from .outputs import read_results, write_results  # noqa: E402
-from .scan import ScanOutcome, run_scan  # noqa: E402
+from .scan import ScanOutcome, run_scan
 
 __all__ = [
     "AzsecmapError",

@@ -79,18 +79,20 @@ def _normalise_summary(raw: Any) -> list[Score]:
         return out
     items = raw.items() if isinstance(raw, dict) else ((getattr(s, "name", ""), s) for s in raw)
     for name, s in items:
-        get = s.get if isinstance(s, dict) else lambda k, _s=s: getattr(_s, k)
-        out.append(Score(str(name), float(get("numerator")), float(get("denominator"))))
+        num: Any = s["numerator"] if isinstance(s, dict) else s.numerator
+        den: Any = s["denominator"] if isinstance(s, dict) else s.denominator
+        out.append(Score(str(name), float(num), float(den)))
     return out
 
 
 def framework_scores(ev: Evaluation, catalog: Catalog, framework: str) -> FrameworkScores:
     """The per-control frame and the four scores of `framework` for `ev`."""
-    score = getattr(ev, "score", None)
+    score: Any = getattr(ev, "score", None)
     if score is not None:
+        summary: Any = ev.summary
         controls = score(catalog, framework)
         return FrameworkScores(
-            framework, controls, _normalise_summary(ev.summary(catalog, framework)), False
+            framework, controls, _normalise_summary(summary(catalog, framework)), False
         )
     controls = _interim_controls(ev.results, catalog, framework)
     return FrameworkScores(framework, controls, _interim_summary(controls), True)
@@ -115,7 +117,9 @@ def _interim_controls(results: pl.DataFrame, catalog: Catalog, framework: str) -
             pol, con = (u, v) if u.startswith("policy:") else (v, u)
             if con in policies:
                 policies[con].append(pol.removeprefix("policy:"))
-    automated = {r["control"]: (r["automated_policies"] or 0) > 0 for r in ctl.iter_rows(named=True)}
+    automated = {
+        r["control"]: (r["automated_policies"] or 0) > 0 for r in ctl.iter_rows(named=True)
+    }
     per_pol = results.select(
         pl.col("policy_id").cast(pl.String),
         pl.col("resource_id").cast(pl.String),
@@ -148,13 +152,30 @@ def _interim_controls(results: pl.DataFrame, catalog: Catalog, framework: str) -
         else:
             state = "not_applicable"
         rows.append(
-            {"control_id": c, "family": fam, "state": state, "automated": bool(automated.get(c)),
-             "policies": sorted(set(policies[c])), **n, "derived": False, "strength": 1.0}
+            {
+                "control_id": c,
+                "family": fam,
+                "state": state,
+                "automated": bool(automated.get(c)),
+                "policies": sorted(set(policies[c])),
+                **n,
+                "derived": False,
+                "strength": 1.0,
+            }
         )
-    schema = {"control_id": pl.String, "family": pl.String, "state": pl.String,
-              "automated": pl.Boolean, "policies": pl.List(pl.String), "compliant": pl.Int64,
-              "non_compliant": pl.Int64, "exempt": pl.Int64, "unknown": pl.Int64,
-              "derived": pl.Boolean, "strength": pl.Float64}
+    schema: dict[str, Any] = {
+        "control_id": pl.String,
+        "family": pl.String,
+        "state": pl.String,
+        "automated": pl.Boolean,
+        "policies": pl.List(pl.String),
+        "compliant": pl.Int64,
+        "non_compliant": pl.Int64,
+        "exempt": pl.Int64,
+        "unknown": pl.Int64,
+        "derived": pl.Boolean,
+        "strength": pl.Float64,
+    }
     return pl.DataFrame(rows, schema=schema)
 
 

@@ -74,14 +74,16 @@ def _findings(results: pl.DataFrame | Evaluation) -> pl.DataFrame:
             pl.col("policy_id").cast(pl.String),
             *(pl.col(c).cast(pl.String) for c in extra),
         )
-        .with_columns(pl.lit(None, dtype=pl.String).alias(c) for c in ("resource_type", "reason") if c not in extra)
+        .with_columns(
+            pl.lit(None, dtype=pl.String).alias(c)
+            for c in ("resource_type", "reason")
+            if c not in extra
+        )
         .unique(subset=_KEY, keep="first")
     )
 
 
-def diff_results(
-    old: pl.DataFrame | Evaluation, new: pl.DataFrame | Evaluation
-) -> FindingsDiff:
+def diff_results(old: pl.DataFrame | Evaluation, new: pl.DataFrame | Evaluation) -> FindingsDiff:
     """Compare the non-compliant pairs of two results frames (or evaluations)."""
     a, b = _findings(old), _findings(new)
     change = (

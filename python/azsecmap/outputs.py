@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import io
 import json
 import os
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Union
+from typing import IO, TYPE_CHECKING, Any, Union, cast
 
 import polars as pl
 
@@ -209,7 +210,7 @@ def write_frame(
         elif f == "csv":
             _flat_for_csv(df).write_csv(fh)
         elif f == "json":
-            df.write_json(fh)
+            df.write_json(cast(io.IOBase, fh))
         else:
             df.write_ndjson(fh)
     return f
@@ -258,7 +259,7 @@ def read_metadata(path: PathLike) -> dict[str, Any]:
     """The ``azsecmap`` metadata of a Parquet results file (empty for other formats)."""
     if format_for(path) != "parquet":
         return {}
-    kv = pl.read_parquet_metadata(path)
+    kv = pl.read_parquet_metadata(Path(path))
     raw = kv.get(PARQUET_META_KEY)
     loaded: dict[str, Any] = json.loads(raw) if raw else {}
     return loaded
@@ -524,6 +525,7 @@ def _from_sarif(log: Mapping[str, Any]) -> pl.DataFrame:
                 }
             )
     return pl.DataFrame(
-        rows, schema={c: pl.String for c in ("resource_id", "resource_type", "policy_id")}
+        rows,
+        schema={c: pl.String for c in ("resource_id", "resource_type", "policy_id")}
         | {"state": pl.String, "reason": pl.String},
     )

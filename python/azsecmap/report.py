@@ -217,7 +217,7 @@ def _table(df: pl.DataFrame, numeric: Sequence[str] = ()) -> str:
     for row in df.iter_rows():
         cells = "".join(
             f'<td class="n">{_e(v)}</td>' if c in numeric else f"<td>{_e(v)}</td>"
-            for c, v in zip(df.columns, row)
+            for c, v in zip(df.columns, row, strict=True)
         )
         body.append(f"<tr>{cells}</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
@@ -228,9 +228,7 @@ def _exemptions_section(results: pl.DataFrame, exemptions: pl.DataFrame | None) 
         shown = exemptions
     else:
         cols = [
-            c
-            for c in results.columns
-            if ("exempt" in c or "expir" in c) and c not in ("state",)
+            c for c in results.columns if ("exempt" in c or "expir" in c) and c not in ("state",)
         ]
         exempt = results.filter(pl.col("state").cast(pl.String) == "exempt")
         if exempt.height == 0:
@@ -328,14 +326,17 @@ def render(
     overview_rows = [
         {
             "framework": fs.framework,
-            **{s.label: f"{_pct(s.numerator, s.denominator)} ({_fmt(s.numerator)}/"
-               f"{_fmt(s.denominator)})" for s in fs.scores},
+            **{
+                s.label: f"{_pct(s.numerator, s.denominator)} ({_fmt(s.numerator)}/"
+                f"{_fmt(s.denominator)})"
+                for s in fs.scores
+            },
         }
         for fs in scored
     ]
     overview = _table(pl.DataFrame(overview_rows)) if overview_rows else ""
     parts = [
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">",
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         # Nothing may be fetched: a browser blocks (and reports) any attempt.
         '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
@@ -350,21 +351,25 @@ def render(
             "(Evaluation.score not available).</p>"
         )
     parts.append(
-        "<section><h2>Scores</h2><p class=\"muted\">Azure-style counts exempt, unknown and "
+        '<section><h2>Scores</h2><p class="muted">Azure-style counts exempt, unknown and '
         "manual controls as compliant; strict does not count unknown or manual; coverage is the "
         "share of controls with evidence; secure score weighs each control by healthy / "
         f"(healthy + unhealthy) resources.</p>{overview}</section>"
     )
     parts.extend(_framework_section(fs) for fs in scored)
-    parts.append(
-        "<section><h2>Top failing policies</h2><p class=\"muted\">non-compliant resources per "
-        f"policy</p>{_bar_chart(policy_rows, colour='#c62828', unit='resources', title='top failing policies')}"
-        "</section>"
+    policy_chart = _bar_chart(
+        policy_rows, colour="#c62828", unit="resources", title="top failing policies"
+    )
+    type_chart = _bar_chart(
+        type_rows, colour="#ad1457", unit="resources", title="top failing resource types"
     )
     parts.append(
-        "<section><h2>Top failing resource types</h2><p class=\"muted\">non-compliant resources "
-        f"per type</p>{_bar_chart(type_rows, colour='#ad1457', unit='resources', title='top failing resource types')}"
-        "</section>"
+        '<section><h2>Top failing policies</h2><p class="muted">non-compliant resources per '
+        f"policy</p>{policy_chart}</section>"
+    )
+    parts.append(
+        '<section><h2>Top failing resource types</h2><p class="muted">non-compliant resources '
+        f"per type</p>{type_chart}</section>"
     )
     parts.append(
         f"<section><h2>Exemptions</h2>{_exemptions_section(results, exemptions)}</section>"

@@ -56,7 +56,8 @@ def diff(
     old: Annotated[Path, typer.Argument(help="Older results file (any results format).")],
     new: Annotated[Path, typer.Argument(help="Newer results file.")],
     out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Write the changes (csv/json/ndjson/parquet).")
+        Path | None,
+        typer.Option("--out", "-o", help="Write the changes (csv/json/ndjson/parquet)."),
     ] = None,
     fail_on_new: Annotated[
         bool, typer.Option("--fail-on-new", help="Exit 1 when there are new findings.")
@@ -76,7 +77,9 @@ def diff(
         raise fail(str(exc)) from None
     con = Console(highlight=False, soft_wrap=True)
     counts = d.counts()
-    t = Table(title=f"{counts['new']} new, {counts['fixed']} fixed, {counts['unchanged']} unchanged")
+    t = Table(
+        title=f"{counts['new']} new, {counts['fixed']} fixed, {counts['unchanged']} unchanged"
+    )
     for c in ("change", "policy_id", "resource_id"):
         t.add_column(c, overflow="fold")
     style = {"new": "red", "fixed": "green", "unchanged": "dim"}

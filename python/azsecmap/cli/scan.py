@@ -85,7 +85,9 @@ def scan(
     ] = None,
     policies: Annotated[
         Path | None,
-        typer.Option("--policies", "-P", help="Folder of policy definitions (default: built-in pack)."),
+        typer.Option(
+            "--policies", "-P", help="Folder of policy definitions (default: built-in pack)."
+        ),
     ] = None,
     framework: Annotated[
         list[str] | None,
@@ -99,7 +101,9 @@ def scan(
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the results here.")] = None,
     fmt: Annotated[
         str | None,
-        typer.Option("--format", help=f"Results format: {', '.join(FORMATS)} (default: from --out)."),
+        typer.Option(
+            "--format", help=f"Results format: {', '.join(FORMATS)} (default: from --out)."
+        ),
     ] = None,
     report: Annotated[
         Path, typer.Option("--report", help="Write the HTML report here.")
@@ -119,7 +123,8 @@ def scan(
 
     Example:
 
-        azsecmap scan --resources tenant.ndjson -f NIST_SP_800-53_R5 --out results.parquet --fail-on non_compliant
+        azsecmap scan --resources tenant.ndjson -f NIST_SP_800-53_R5 --out results.parquet \
+            --fail-on non_compliant
     """
     if resources is not None and sample is not None:
         raise fail("give --resources or --sample, not both")
@@ -165,7 +170,9 @@ def scan(
             task = progress.add_task(f"evaluating {total:,} resources", total=None, rows=0)
 
             def tick(frame: pl.DataFrame) -> None:
-                progress.update(task, advance=1, rows=progress.tasks[0].fields["rows"] + frame.height)
+                progress.update(
+                    task, advance=1, rows=progress.tasks[0].fields["rows"] + frame.height
+                )
 
             outcome = run_scan_library(pack, res, catalog, frameworks, on_batch=tick)
     except AzsecmapError as exc:
