@@ -47,8 +47,7 @@ def test(
 
     Example:
 
-        azsecmap policy test examples/storage-secure-transfer.json \
-            examples/storage-account.json -p effect=Deny
+        azsecmap policy test examples/storage-secure-transfer.json examples/storage-account.json
     """
     err = Console(stderr=True, soft_wrap=True)
     try:

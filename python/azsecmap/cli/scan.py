@@ -123,8 +123,7 @@ def scan(
 
     Example:
 
-        azsecmap scan --resources tenant.ndjson -f NIST_SP_800-53_R5 --out results.parquet \
-            --fail-on non_compliant
+        azsecmap scan -r tenant.ndjson -f PCI_DSS_v4.0.1 -o results.parquet --fail-on non_compliant
     """
     if resources is not None and sample is not None:
         raise fail("give --resources or --sample, not both")
