@@ -85,7 +85,7 @@ def test_score_frame_round_trip(tmp_path: Path, fmt: str) -> None:
         back = pl.read_parquet(path)
     elif fmt == "csv":
         back = pl.read_csv(path).with_columns(
-            pl.col("policies").map_elements(json.loads, return_dtype=pl.List(pl.String))
+            pl.col("policies").str.json_decode(pl.List(pl.String))
         )
     elif fmt == "json":
         back = pl.read_json(path)
@@ -173,6 +173,7 @@ def test_killed_writer_leaves_previous_version(tmp_path: Path) -> None:
     assert temp, "the writer never started writing"
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
+    proc.stdout.close()
     assert proc.returncode == -signal.SIGKILL
     assert target.read_bytes() == before
     assert read_results(target)["resource_id"].to_list() == ["/old"]
@@ -191,6 +192,7 @@ def test_killed_writer_leaves_previous_version(tmp_path: Path) -> None:
         time.sleep(0.01)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
+    proc.stdout.close()
     assert not fresh.exists()
 
 
