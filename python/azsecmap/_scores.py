@@ -8,6 +8,7 @@ interim roll-up below computes the same shape so the report and ``scan`` work en
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -85,8 +86,14 @@ def _normalise_summary(raw: Any) -> list[Score]:
     return out
 
 
-def framework_scores(ev: Evaluation, catalog: Catalog, framework: str) -> FrameworkScores:
-    """The per-control frame and the four scores of `framework` for `ev`."""
+def framework_scores(
+    ev: Evaluation,
+    catalog: Catalog,
+    framework: str,
+    info: Mapping[str, Mapping[str, Any]] | None = None,
+) -> FrameworkScores:
+    """The per-control frame and the four scores of `framework` for `ev`. `info` (policy id →
+    ``controls``) adds the rule pack's own control claims to the catalog's edges."""
     score: Any = getattr(ev, "score", None)
     if score is not None:
         summary: Any = ev.summary
@@ -94,14 +101,19 @@ def framework_scores(ev: Evaluation, catalog: Catalog, framework: str) -> Framew
         return FrameworkScores(
             framework, controls, _normalise_summary(summary(catalog, framework)), False
         )
-    controls = _interim_controls(ev.results, catalog, framework)
+    controls = _interim_controls(ev.results, catalog, framework, info or {})
     return FrameworkScores(framework, controls, _interim_summary(controls), True)
 
 
 # --- interim roll-up (replaced by Evaluation.score once merged) ------------------------------
 
 
-def _interim_controls(results: pl.DataFrame, catalog: Catalog, framework: str) -> pl.DataFrame:
+def _interim_controls(
+    results: pl.DataFrame,
+    catalog: Catalog,
+    framework: str,
+    info: Mapping[str, Mapping[str, Any]],
+) -> pl.DataFrame:
     ctl = catalog.controls(framework, include_families=True)
     fam_of = {}
     for r in ctl.iter_rows(named=True):
@@ -117,8 +129,13 @@ def _interim_controls(results: pl.DataFrame, catalog: Catalog, framework: str) -
             pol, con = (u, v) if u.startswith("policy:") else (v, u)
             if con in policies:
                 policies[con].append(pol.removeprefix("policy:"))
+    for pid, meta in info.items():
+        for con in meta.get("controls") or []:
+            if con in policies:
+                policies[con].append(pid)
     automated = {
-        r["control"]: (r["automated_policies"] or 0) > 0 for r in ctl.iter_rows(named=True)
+        r["control"]: (r["automated_policies"] or 0) > 0 or bool(policies.get(r["control"]))
+        for r in ctl.iter_rows(named=True)
     }
     per_pol = results.select(
         pl.col("policy_id").cast(pl.String),

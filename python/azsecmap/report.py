@@ -299,7 +299,7 @@ def render(
     ev = ev_or_results if isinstance(ev_or_results, Evaluation) else Evaluation(ev_or_results)
     results = ev.results
     info = info or {}
-    scored = [framework_scores(ev, catalog, fw) for fw in frameworks]
+    scored = [framework_scores(ev, catalog, fw, info) for fw in frameworks]
     state = results["state"].cast(pl.String)
     failing = results.filter(state == "non_compliant")
     by_policy = (

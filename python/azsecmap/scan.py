@@ -106,5 +106,6 @@ def run_scan(
             policy_errors=stream.policy_errors,
             resource_count=stream.resource_count,
         )
-    scores = [framework_scores(ev, catalog, fw) for fw in frameworks]
-    return ScanOutcome(ev, scores, policy_info(pack, catalog))
+    info = policy_info(pack, catalog)
+    scores = [framework_scores(ev, catalog, fw, info) for fw in frameworks]
+    return ScanOutcome(ev, scores, info)
