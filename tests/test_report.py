@@ -56,7 +56,11 @@ def test_figures_in_the_page(
         assert f'id="fw-{fw}"' in page
         for s in fs.scores:
             assert s.denominator > 0, (fw, s)
-            num = f"{int(s.numerator):,}" if s.numerator.is_integer() else f"{s.numerator:,.2f}"
+            num = (
+                f"{int(s.numerator):,}"
+                if float(s.numerator).is_integer()
+                else f"{s.numerator:,.2f}"
+            )
             assert f"{num} / {int(s.denominator):,}" in page, (fw, s)
         # one heatmap square per control
         heat = page.split(f"control heatmap {fw}")[1].split("</svg>")[0]
