@@ -207,6 +207,9 @@ def test_completed_subprocess_write_replaces_target(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert read_results(target).height == 1000
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+    umask = os.umask(0)
+    os.umask(umask)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~umask  # not mkstemp's private 0600
 
 
 # --- OCSF ------------------------------------------------------------------------------------
