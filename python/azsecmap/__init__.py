@@ -10,8 +10,11 @@
 
 from __future__ import annotations
 
+# After the core names: these modules import them.
+from . import outputs, report
 from ._core import __version__
 from .catalog import Catalog
+from .diff import FindingsDiff, diff_results
 from .errors import (
     AzsecmapError,
     CatalogError,
@@ -20,8 +23,10 @@ from .errors import (
     ResourceError,
 )
 from .evaluation import Evaluation, EvaluationStream, evaluate, evaluate_batches
+from .outputs import read_results, write_results
 from .policy import Decision, Policy, PolicyPack, evaluate_policy
 from .resources import LoadError, Resources
+from .scan import ScanOutcome, run_scan
 
 __all__ = [
     "AzsecmapError",
@@ -31,14 +36,22 @@ __all__ = [
     "Evaluation",
     "EvaluationError",
     "EvaluationStream",
+    "FindingsDiff",
     "LoadError",
     "Policy",
     "PolicyError",
     "PolicyPack",
     "ResourceError",
     "Resources",
+    "ScanOutcome",
     "__version__",
+    "diff_results",
     "evaluate",
     "evaluate_batches",
     "evaluate_policy",
+    "outputs",
+    "read_results",
+    "report",
+    "run_scan",
+    "write_results",
 ]

@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-import enum
 import sys
 
 import typer
 
+from .exit_codes import ExitCode
 from .frameworks import frameworks_app, map_control
 from .graph import crosswalk, graph_app
 from .policy import policy_app
+from .results import diff, report
 from .sample import sample
+from .scan import scan
 
-
-class ExitCode(enum.IntEnum):
-    """Named exit codes: 0 ok, 1 findings over the threshold, 2 usage or input error."""
-
-    OK = 0
-    FINDINGS = 1
-    INPUT_ERROR = 2
+__all__ = ["ExitCode", "app", "main"]
 
 
 app = typer.Typer(
@@ -28,6 +24,9 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+app.command("scan")(scan)
+app.command("report")(report)
+app.command("diff")(diff)
 app.add_typer(policy_app, name="policy")
 app.command("sample")(sample)
 app.add_typer(frameworks_app, name="frameworks")

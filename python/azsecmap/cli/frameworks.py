@@ -45,7 +45,12 @@ def _table(df: pl.DataFrame, title: str | None = None) -> Table:
 
 @frameworks_app.command("list")
 def list_frameworks() -> None:
-    """List the frameworks of the bundled catalog plus your imports."""
+    """List the frameworks of the bundled catalog plus your imports.
+
+    Example:
+
+        azsecmap frameworks list
+    """
     try:
         df = Catalog.builtin().frameworks()
     except AzsecmapError as exc:
@@ -59,7 +64,12 @@ def show(
     framework: Annotated[str, typer.Argument(help="Framework id, e.g. NIST_SP_800-53_R5.")],
     tree: Annotated[bool, typer.Option("--tree", help="Print the control hierarchy.")] = False,
 ) -> None:
-    """Show the controls of FRAMEWORK."""
+    """Show the controls of FRAMEWORK.
+
+    Example:
+
+        azsecmap frameworks show NIST_SP_800-53_R5 --tree
+    """
     try:
         df = Catalog.builtin().controls(framework, include_families=tree)
     except AzsecmapError as exc:
@@ -96,7 +106,12 @@ def import_(
         typer.Option(help="Folder of policy definitions, to record each policy's default effect."),
     ] = None,
 ) -> None:
-    """Normalise FILE into the user catalog directory ($AZSECMAP_CATALOG_DIR)."""
+    """Normalise FILE into the user catalog directory ($AZSECMAP_CATALOG_DIR).
+
+    Example:
+
+        azsecmap frameworks import my-framework.yaml
+    """
     try:
         out = import_file(file, framework=framework, definitions=definitions)
     except AzsecmapError as exc:
@@ -116,7 +131,12 @@ def map_control(
         OutputFormat.table
     ),
 ) -> None:
-    """Cross-map CONTROL into framework --to, with relationship, strength and evidence."""
+    """Cross-map CONTROL into framework --to, with relationship, strength and evidence.
+
+    Example:
+
+        azsecmap map PCI_DSS_v4.0.1:1.2.1 --to NIST_SP_800-53_R5
+    """
     try:
         df = Catalog.builtin().map(
             control,

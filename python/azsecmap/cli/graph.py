@@ -39,7 +39,12 @@ def crosswalk(
         bool, typer.Option("--published-only", help="Leave out derived shares_policy rows.")
     ] = False,
 ) -> None:
-    """Write the best mapping of every control of A into B as CSV (empty target: none)."""
+    """Write the best mapping of every control of A into B as CSV (empty target: none).
+
+    Example:
+
+        azsecmap crosswalk MCSB_v1 NIST_SP_800-53_R5 --out mcsb-to-nist.csv
+    """
     try:
         df = Catalog.builtin().coverage(
             a, b, min_strength=min_strength, max_hops=max_hops, include_derived=not published_only
@@ -61,7 +66,12 @@ def export(
         bool, typer.Option("--include-derived", help="Add shares_policy edges (GraphML only).")
     ] = False,
 ) -> None:
-    """Export the catalog: GraphML (nodes and edges) or JSON (the catalog document)."""
+    """Export the catalog: GraphML (nodes and edges) or JSON (the catalog document).
+
+    Example:
+
+        azsecmap graph export --format graphml --out catalog.graphml
+    """
     try:
         cat = Catalog.builtin()
         if fmt is GraphFormat.graphml:

@@ -43,7 +43,12 @@ def test(
         str | None, typer.Option(help="Clock for utcNow(), RFC 3339 (default: now).")
     ] = None,
 ) -> None:
-    """Evaluate POLICY on RESOURCE and print matched, effect and the reasons."""
+    """Evaluate POLICY on RESOURCE and print matched, effect and the reasons.
+
+    Example:
+
+        azsecmap policy test examples/storage-secure-transfer.json examples/storage-account.json
+    """
     err = Console(stderr=True, soft_wrap=True)
     try:
         params = parse_assignments(param or [])

@@ -20,7 +20,12 @@ def sample(
         int, typer.Option(min=0, help="Seed; the same seed gives the same tenant.")
     ] = 0,
 ) -> None:
-    """Write a deterministic synthetic tenant (NDJSON, one resource per line)."""
+    """Write a deterministic synthetic tenant (NDJSON, one resource per line).
+
+    Example:
+
+        azsecmap sample --resources 100000 --out tenant.ndjson --seed 0
+    """
     try:
         docs, size, by_type = _core.write_sample(str(out), resources, seed)
     except AzsecmapError as exc:
