@@ -16,10 +16,12 @@ from .errors import (
     AzsecmapError,
     CatalogError,
     EvaluationError,
+    ExemptionError,
     PolicyError,
     ResourceError,
 )
 from .evaluation import Evaluation, EvaluationStream, evaluate, evaluate_batches
+from .exemptions import Exemption, Exemptions
 from .policy import Decision, Policy, PolicyPack, evaluate_policy
 from .resources import LoadError, Resources
 
@@ -31,6 +33,9 @@ __all__ = [
     "Evaluation",
     "EvaluationError",
     "EvaluationStream",
+    "Exemption",
+    "ExemptionError",
+    "Exemptions",
     "LoadError",
     "Policy",
     "PolicyError",
