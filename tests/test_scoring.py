@@ -331,6 +331,45 @@ def tenant(shared_data: Path) -> tuple[Evaluation, Catalog]:
     return ev, Catalog.builtin(include_user=False)
 
 
+@pytest.fixture(scope="module")
+def exempted(tenant: tuple[Evaluation, Catalog]) -> tuple[Evaluation, Catalog]:
+    """The tenant with one subscription exempted from its five commonest policies (an Azure
+    exemption object) and one resource group from everything (an exceptions-file glob)."""
+    ev, cat = tenant
+    first = str(ev.results["resource_id"][0])
+    sub = "/".join(first.split("/")[:3])
+    common = ev.results["policy_id"].cast(pl.String).value_counts(sort=True)["policy_id"]
+    rg_ids = ev.results["resource_id"].cast(pl.String).str.extract(r"(?i)/resourceGroups/([^/]+)")
+    other_rg = rg_ids.drop_nulls().unique().sort()[0]
+    ex = azsecmap.Exemptions.from_azure(
+        [
+            {
+                "id": f"{sub}/providers/Microsoft.Authorization/policyExemptions/sub-waiver",
+                "properties": {
+                    "policyAssignmentId": f"{sub}/providers/Microsoft.Authorization/"
+                    "policyAssignments/regulatory",
+                    "policyDefinitionReferenceIds": common.head(5).to_list(),
+                    "exemptionCategory": "Waiver",
+                },
+            }
+        ]
+    ) + azsecmap.Exemptions.from_exceptions(
+        {
+            "exceptions": [
+                {
+                    "resource": f"*/resourceGroups/{other_rg}/*",
+                    "policy": "*",
+                    "reason": "test",
+                    "owner": "test",
+                }
+            ]
+        }
+    )
+    applied = ev.with_exemptions(ex, now=NOW)
+    assert (applied.results["state"] == "exempt").sum() > 0
+    return applied, cat
+
+
 RANK = {s: len(PRECEDENCE) - i for i, s in enumerate(PRECEDENCE)}
 
 
@@ -338,9 +377,7 @@ def recompute(ev: Evaluation, cat: Catalog, framework: str) -> dict[str, dict[st
     """Per control: state, automated, policies and counts, with dicts and loops only."""
     g = cat.to_networkx()
     controls = [
-        n
-        for n, a in g.nodes(data=True)
-        if a["kind"] in ("control", "external_control") and n.startswith(framework + ":")
+        n for n, a in g.nodes(data=True) if a["kind"] == "control" and n.startswith(framework + ":")
     ]
     policies: dict[str, set[str]] = {c: set() for c in controls}
     automated = dict.fromkeys(controls, False)
@@ -397,21 +434,25 @@ def recompute_scores(per: dict[str, dict[str, Any]]) -> dict[str, tuple[float, f
     }
 
 
+@pytest.mark.parametrize("with_exemptions", [False, True], ids=["plain", "exempted"])
 @pytest.mark.parametrize("framework", list(FRAMEWORKS))
 def test_acceptance_independent_recomputation(
-    tenant: tuple[Evaluation, Catalog], framework: str
+    request: pytest.FixtureRequest, framework: str, with_exemptions: bool
 ) -> None:
-    ev, cat = tenant
+    ev, cat = request.getfixturevalue("exempted" if with_exemptions else "tenant")
     expected = recompute(ev, cat, framework)
     sc = ev.score(cat, framework)
-    assert sc.height == len(expected) == cat.controls(framework).height
+    declared = cat.controls(framework).filter(pl.col("kind") == "control")
+    assert sc.height == len(expected) == declared.height
     for row in sc.to_dicts():
         want = expected[row["control_id"]]
         got = {k: row[k] for k in want}
         assert got == want, row["control_id"]
-    # the evidence is not trivial: every kind of outcome occurs
+    # the evidence is not trivial: resources in several states, controls in several states
     states = set(sc["state"].cast(pl.String))
-    assert {"compliant", "non_compliant", "manual"} <= states, states
+    assert {"non_compliant", "manual", "no_evidence"} <= states, states
+    assert sc["compliant"].sum() > 0 and sc["unknown"].sum() > 0
+    assert (sc["exempt"].sum() > 0) == with_exemptions
 
     summary = {r["score"]: r for r in ev.summary(cat, framework).to_dicts()}
     for score, (num, den) in recompute_scores(expected).items():

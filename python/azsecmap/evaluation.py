@@ -77,8 +77,10 @@ class Evaluation:
     ) -> pl.DataFrame:
         """Roll the results up to the controls of `framework`.
 
-        One row per control (per group and control when `by` is ``"subscription"`` or
-        ``"resource_group"``; the groups are those of the result rows' resource ids).
+        One row per declared control of `framework` (per group and control when `by` is
+        ``"subscription"`` or ``"resource_group"``; the groups are those of the result rows'
+        resource ids). Controls only a mapping names (``external_control``) are left out,
+        unless the framework has nothing else.
 
         A resource's state for a control is the strongest state any of the control's
         policies gave it, and the control's state the strongest of its resources', by

@@ -93,14 +93,18 @@ def _restore_nulls(keys: list[str]) -> list[pl.Expr]:
 
 def _control_table(catalog: Catalog, framework: str) -> pl.DataFrame:
     """``control_id`` and ``family`` (local id of the top-level ancestor; null for a
-    top-level control) for every control :meth:`Catalog.controls` lists, in catalog order."""
+    top-level control) for every declared control of `framework`, in catalog order; for a
+    framework no document declares, the external controls mappings name."""
     every = catalog.controls(framework, include_families=True)
     if every.height == 0:
         raise AzsecmapError(f"framework `{framework}` has no controls in this catalog")
     parent = dict(zip(every["control"], every["parent"], strict=True))
     local = dict(zip(every["control"], every["id"], strict=True))
+    declared = every.filter(pl.col("kind") == "control")
+    if declared.height == 0:  # a framework only mappings name, e.g. NIST SP 800-53 R4
+        declared = every.filter(pl.col("kind") == "external_control")
     top: dict[str, str | None] = {}
-    for node in every.filter(pl.col("kind") != "family")["control"]:
+    for node in declared["control"]:
         up = parent.get(node)
         chain = node
         while up is not None and up in parent:  # stops at the framework node
