@@ -9,6 +9,8 @@ from typing import Any
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import azsecmap
 from azsecmap import Catalog, Evaluation, ExemptionError, Exemptions
@@ -403,3 +405,64 @@ def test_exempt_only_control_is_exempt_and_azure_counts_it() -> None:
     assert got["azure"] == (1.0, 1.0)
     assert got["strict"] == (0.0, 1.0)
     assert got["secure_score"] == (0.0, 0.0)
+
+
+# --- invariants -----------------------------------------------------------------------------
+
+
+ALL_STATES = ["compliant", "non_compliant", "unknown", "error", "not_applicable", "exempt"]
+pairs = st.lists(
+    st.tuples(
+        st.sampled_from(["s1", "s2"]),
+        st.sampled_from(["rg1", "rg10", "RG2"]),
+        st.sampled_from(["a", "b"]),
+        st.sampled_from(["p1", "p2", "p3"]),
+        st.sampled_from(ALL_STATES),
+    ),
+    max_size=20,
+    unique_by=lambda t: t[:4],
+)
+scopes = st.lists(
+    st.tuples(
+        st.sampled_from(["/subscriptions/s1", "/subscriptions/S1/resourceGroups/rg1",
+                         "/subscriptions/s2/resourceGroups/rg2"]),
+        st.one_of(st.none(), st.lists(st.sampled_from(["p1", "p2", "P3"]), min_size=1)),
+        st.sampled_from([None, "2026-04-01T00:00:00Z", "2026-06-01T00:00:00Z"]),
+    ),
+    max_size=4,
+)  # fmt: skip
+
+
+@settings(max_examples=80, deadline=None)
+@given(pairs, scopes)
+def test_exemptions_only_turn_matching_open_rows_exempt(
+    rows: list[tuple[str, str, str, str, str]],
+    specs: list[tuple[str, list[str] | None, str | None]],
+) -> None:
+    objects = []
+    for i, (scope, refs, expires) in enumerate(specs):
+        props: dict[str, Any] = {"expiresOn": expires} if expires else {}
+        if refs:
+            props["policyDefinitionReferenceIds"] = refs
+        objects.append(exemption(scope, f"e{i}", **props))
+    ex = Exemptions.from_azure(objects)
+    triples = [(rid(s, g, r), p, state) for s, g, r, p, state in rows]
+    ev = evaluation(triples).with_exemptions(ex, now=NOW)
+    out = ev.results.to_dicts()
+    assert len(out) == len(triples)
+    for (res, pol, before), row in zip(triples, out, strict=True):
+        assert row["underlying_state"] == before
+        live = [
+            o for o, (scope, refs, expires) in zip(objects, specs, strict=True)
+            if (expires is None or expires > NOW)
+            and (res.lower() + "/").startswith(scope.lower() + "/")
+            and (refs is None or pol in [r.lower() for r in refs])
+        ]  # fmt: skip
+        if before in ("compliant", "non_compliant", "unknown", "error") and live:
+            assert row["state"] == "exempt"
+            assert row["exemption"] == live[0]["id"]
+        else:
+            assert row["state"] == before
+            assert row["exemption"] is None
+    expired = {o["id"] for o, (_, _, e) in zip(objects, specs, strict=True) if e and e <= NOW}
+    assert set(ev.expired_exemptions["exemption"]) == expired

@@ -105,6 +105,23 @@ class Evaluation:
         ``non_compliant``, ``error``, ``conflict``, ``exempt``, ``unknown`` (each resource
         once, in its state for the control), ``derived``, ``strength``, ``via_controls``
         (the `via` controls behind a derived row).
+
+        >>> import azsecmap
+        >>> cat = azsecmap.Catalog.from_documents([{"format": "azsecmap-catalog/1",
+        ...     "frameworks": [{"id": "ACME", "controls": [{"id": "KV-1"}, {"id": "KV-2"}]}],
+        ...     "satisfies": [{"policy": "kv-audit", "control": "ACME:KV-1", "effect": "audit"}]}])
+        >>> rule = {"if": {"field": "type", "equals": "Microsoft.KeyVault/vaults"},
+        ...         "then": {"effect": "audit"}}
+        >>> pack = azsecmap.PolicyPack([azsecmap.Policy.from_json(rule, name="kv-audit")])
+        >>> ev = azsecmap.evaluate(pack, azsecmap.Resources.sample(500, seed=1))
+        >>> ev.score(cat, "ACME").select("control_id", "state", "non_compliant").rows()
+        [('ACME:KV-1', 'non_compliant', 10), ('ACME:KV-2', 'manual', 0)]
+        >>> for row in ev.summary(cat, "ACME").select("score", "numerator", "denominator").rows():
+        ...     print(row)
+        ('azure', 0.0, 1.0)
+        ('strict', 0.0, 2.0)
+        ('coverage', 1.0, 2.0)
+        ('secure_score', 0.0, 1.0)
         """
         return score_frame(
             self.results,
