@@ -7,6 +7,7 @@ every rule below.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -117,20 +118,27 @@ def _control_table(catalog: Catalog, framework: str) -> pl.DataFrame:
 
 
 def _satisfies(catalog: Catalog, framework: str | None = None) -> pl.DataFrame:
-    """Every ``satisfies`` edge: ``policy_id``, ``control_id``, ``effect``."""
+    """Every ``satisfies`` edge: ``policy_id``, ``control_id``, ``effect`` (read from the
+    graph once per catalog: a catalog does not change)."""
+    df = _SATISFIES.get(catalog)
+    if df is None:
+        df = _SATISFIES[catalog] = _read_satisfies(catalog)
+    if framework is not None:
+        df = df.filter(pl.col("control_id").str.starts_with(framework + ":"))
+    return df
+
+
+def _read_satisfies(catalog: Catalog) -> pl.DataFrame:
     edges = [
         (e["u"].removeprefix("policy:"), e["v"], e.get("effect"))
         for e in catalog.node_link()["edges"]
         if e.get("kind") == "satisfies"
     ]
-    df = pl.DataFrame(
+    return pl.DataFrame(
         edges,
         schema={"policy_id": pl.String, "control_id": pl.String, "effect": pl.String},
         orient="row",
     )
-    if framework is not None:
-        df = df.filter(pl.col("control_id").str.starts_with(framework + ":"))
-    return df
 
 
 def _evidence_edges(
@@ -180,19 +188,39 @@ def _evidence_edges(
 # --- the roll-up ----------------------------------------------------------------------------
 
 
-def _evidence_rows(results: pl.DataFrame, by: str | None) -> pl.DataFrame:
-    """Result rows that are evidence, as ``resource_id``, ``policy_id`` (string),
-    ``rank`` and the ``by`` columns."""
-    ranks = pl.DataFrame(
-        {"state": list(_RANK), "rank": list(_RANK.values())},
-        schema={"state": pl.String, "rank": pl.Int8},
-    )
+def _worst_states(results: pl.DataFrame, edges: pl.DataFrame) -> pl.DataFrame:
+    """Per (control, resource) with evidence, the strongest state's ``rank``.
+
+    Works on the physical codes of the categorical id columns (a string column is its own
+    code), so no per-row string is built: policy ids are translated to controls on the
+    distinct policies, and rows meet them in an integer join.
+    """
     rows = results.select(
-        "resource_id",
-        pl.col("policy_id").cast(pl.String),
-        pl.col("state").cast(pl.String),
-    ).join(ranks, on="state")
-    return _with_groups(rows.drop("state"), by)
+        pl.col("resource_id").to_physical().alias("_res"),
+        pl.col("policy_id").to_physical().alias("_pol"),
+        pl.col("state").replace_strict(_RANK, default=None, return_dtype=pl.Int8).alias("rank"),
+    ).filter(pl.col("rank").is_not_null())
+    policies = (
+        results.select(pl.col("policy_id").unique())
+        .select(
+            pl.col("policy_id").to_physical().alias("_pol"),
+            pl.col("policy_id").cast(pl.String),
+        )
+        .join(edges.select("policy_id", "control_id"), on="policy_id")
+        .drop("policy_id")
+    )
+    return rows.join(policies, on="_pol").group_by("control_id", "_res").agg(pl.col("rank").max())
+
+
+def _resource_groups(results: pl.DataFrame, by: str | None) -> pl.DataFrame:
+    """``_res`` (resource id code) and the ``by`` columns, one row per distinct resource."""
+    unique = results.select(pl.col("resource_id").unique())
+    return _with_groups(
+        unique.with_columns(pl.col("resource_id").to_physical().alias("_res")), by
+    ).drop("resource_id")
+
+
+_SATISFIES: weakref.WeakKeyDictionary[Catalog, pl.DataFrame] = weakref.WeakKeyDictionary()
 
 
 def score_frame(
@@ -222,22 +250,17 @@ def score_frame(
         pl.lit(via is not None).alias("derived"),
     )
 
-    rows = _evidence_rows(results, by)
-    worst = (
-        rows.join(edges.select("policy_id", "control_id"), on="policy_id")
-        .group_by(*keys, "control_id", "resource_id")
-        .agg(pl.col("rank").max())
-    )
+    worst = _worst_states(results, edges)
+    if keys:
+        groups = _resource_groups(results, by)
+        worst = worst.join(groups, on="_res")
+        grid = groups.select(keys).unique().sort(keys).join(base, how="cross")
+    else:
+        grid = base
     counts = worst.group_by(*keys, "control_id").agg(
         pl.col("rank").max().alias("top"),
         *[(pl.col("rank") == _RANK[s]).sum().cast(pl.Int64).alias(s) for s in _COUNTED],
     )
-
-    if keys:
-        groups = _with_groups(results.select("resource_id").unique(), by).select(keys).unique()
-        grid = groups.sort(keys).join(base, how="cross")
-    else:
-        grid = base
     out = grid.join(counts, on=[*keys, "control_id"], how="left")
     name_of = {rank: state for state, rank in _RANK.items()}
     state = (
