@@ -111,21 +111,23 @@ class Exemption:
     reason: str | None = None
     owner: str | None = None
 
-    def _expr(self) -> pl.Expr:
-        """True on result rows (``rid``/``pid`` lower-cased) this exemption matches."""
-        rid, pid = pl.col("_rid"), pl.col("_pid")
+    def _resource_expr(self) -> pl.Expr:
+        """True on resource ids (``_rid``, lower-cased) this exemption covers."""
+        rid = pl.col("_rid")
         if self.scope is not None:
-            where = (rid == self.scope) | rid.str.starts_with(self.scope + "/")
-        else:
-            where = rid.str.contains(_glob_regex(self.resource_glob or "*"))
+            return (rid == self.scope) | rid.str.starts_with(self.scope + "/")
+        return rid.str.contains(_glob_regex(self.resource_glob or "*"))
+
+    def _policy_expr(self) -> pl.Expr:
+        """True on policy ids (``_pid``, lower-cased) this exemption covers."""
+        pid = pl.col("_pid")
         if self.policies is None:
-            return where
+            return pl.lit(True)
         exact = [p.lower() for p in self.policies if not _is_glob(p)]
-        patterns = [_glob_regex(p) for p in self.policies if _is_glob(p)]
         which = pid.is_in(exact) if exact else pl.lit(False)
-        for pat in patterns:
+        for pat in (_glob_regex(p) for p in self.policies if _is_glob(p)):
             which = which | pid.str.contains(pat)
-        return where & which
+        return which
 
 
 def _is_glob(text: str) -> bool:
@@ -465,17 +467,29 @@ def apply_exemptions(
             pl.lit(None, dtype=pl.String).alias("exemption_category"),
             pl.lit(None, dtype=pl.Datetime("us", "UTC")).alias("exemption_expires"),
         )
+    # Match on the distinct resource and policy ids (lower-cased once each), then mark rows
+    # by their categorical codes: no per-row string work.
     keyed = frame.with_columns(
-        pl.col("resource_id").cast(pl.String).str.to_lowercase().alias("_rid"),
-        pl.col("policy_id").cast(pl.String).str.to_lowercase().alias("_pid"),
+        pl.col("resource_id").to_physical().alias("_res"),
+        pl.col("policy_id").to_physical().alias("_pol"),
     )
+    res = _distinct(frame, "resource_id", "_res", "_rid")
+    pol = _distinct(frame, "policy_id", "_pol", "_pid")
+
+    def rows_of(e: Exemption) -> pl.Expr:
+        codes_r = res.filter(e._resource_expr())["_res"]
+        if e.policies is None:
+            return pl.col("_res").is_in(codes_r)
+        codes_p = pol.filter(e._policy_expr())["_pol"]
+        return pl.col("_res").is_in(codes_r) & pl.col("_pol").is_in(codes_p)
+
     open_rows = pl.col("state").cast(pl.String).is_in(_APPLICABLE)
 
     counts: list[int] = []
     if expired:
         counts = list(
             keyed.select(
-                [(e._expr() & open_rows).sum().alias(str(i)) for i, e in enumerate(expired)]
+                [(rows_of(e) & open_rows).sum().alias(str(i)) for i, e in enumerate(expired)]
             ).row(0)
         )
     report = pl.DataFrame(
@@ -491,7 +505,7 @@ def apply_exemptions(
 
     index: pl.Expr = pl.lit(None, dtype=pl.Int32)
     for i, e in reversed(list(enumerate(active))):  # first match wins
-        index = pl.when(e._expr()).then(pl.lit(i, dtype=pl.Int32)).otherwise(index)
+        index = pl.when(rows_of(e)).then(pl.lit(i, dtype=pl.Int32)).otherwise(index)
     names = {i: e.name for i, e in enumerate(active)}
     categories = {i: e.category for i, e in enumerate(active)}
     expiries = {i: e.expires for i, e in enumerate(active)}
@@ -515,6 +529,14 @@ def apply_exemptions(
             pick(categories, pl.String, "exemption_category"),
             pick(expiries, pl.Datetime("us", "UTC"), "exemption_expires"),
         )
-        .drop("_rid", "_pid", "_hit")
+        .drop("_res", "_pol", "_hit")
     )
     return out, report
+
+
+def _distinct(frame: pl.DataFrame, column: str, code: str, text: str) -> pl.DataFrame:
+    """The distinct values of `column`: their code (physical value) and lower-cased text."""
+    return frame.select(pl.col(column).unique()).select(
+        pl.col(column).to_physical().alias(code),
+        pl.col(column).cast(pl.String).str.to_lowercase().alias(text),
+    )
