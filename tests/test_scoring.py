@@ -211,6 +211,20 @@ def test_derived_scoring_through_a_crosswalk(small: Catalog) -> None:
 # --- scores ---------------------------------------------------------------------------------
 
 
+def test_only_failing_results_are_refused(small: Catalog) -> None:
+    rule = {"if": {"field": "type", "equals": "Microsoft.Foo/things"}, "then": {"effect": "audit"}}
+    pack = azsecmap.PolicyPack([azsecmap.Policy.from_json(rule, name="p1")])
+    res = azsecmap.Resources.from_records(
+        [{"id": rid("s", "g", "a"), "type": "Microsoft.Foo/things"}]
+    )
+    ev = azsecmap.evaluate(pack, res, only_failing=True)
+    with pytest.raises(AzsecmapError, match="only_failing"):
+        ev.score(small, "T")
+    assert str(row_of(azsecmap.evaluate(pack, res).score(small, "T"), "T:A-1")["state"]) == (
+        "non_compliant"
+    )
+
+
 def test_summary_keeps_its_per_policy_form(small: Catalog) -> None:
     ev = results(
         [(rid("s1", "rg", "a"), "p1", "compliant"), (rid("s1", "rg", "b"), "p1", "exempt")]

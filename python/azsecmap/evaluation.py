@@ -38,6 +38,10 @@ class Evaluation:
         policy_errors: ``(policy id, message)`` for policies that could not be bound (for
             example a parameter without a value) or are not evaluated (data-plane modes).
         resource_count: resources evaluated.
+        expired_exemptions: exemptions past their expiry that were therefore not applied
+            (:meth:`with_exemptions`).
+        only_failing: the results hold no compliant rows (``evaluate(only_failing=True)``),
+            so they cannot be scored.
     """
 
     results: pl.DataFrame
@@ -47,6 +51,7 @@ class Evaluation:
     expired_exemptions: pl.DataFrame = field(
         default_factory=lambda: pl.DataFrame(schema=EXPIRED_SCHEMA)
     )
+    only_failing: bool = False
 
     def with_exemptions(
         self, exemptions: Exemptions, now: str | dt.datetime | None = None
@@ -123,6 +128,11 @@ class Evaluation:
         ('coverage', 1.0, 2.0)
         ('secure_score', 0.0, 1.0)
         """
+        if self.only_failing:
+            raise AzsecmapError(
+                "these results were evaluated with `only_failing=True` and hold no compliant "
+                "rows; evaluate without it to score"
+            )
         return score_frame(
             self.results,
             catalog,
@@ -223,6 +233,7 @@ def evaluate(
         load_errors=[LoadError(line, msg) for line, msg in load_errors],
         policy_errors=list(policy_errors),
         resource_count=count,
+        only_failing=only_failing,
     )
     return ev.with_exemptions(exemptions, now) if exemptions is not None else ev
 
