@@ -513,3 +513,63 @@ def test_acceptance_derived_nist_from_mcsb(tenant: tuple[Evaluation, Catalog]) -
             best = max(best, *hits.filter(pl.col("target") == row["control_id"])["strength"])
         assert row["strength"] == best
     assert sc.filter(pl.col("via_controls").list.len() == 0)["strength"].is_null().all()
+
+
+def test_no_results_at_all(small: Catalog) -> None:
+    ev = results([])
+    assert ev.score(small, "T")["state"].cast(pl.String).to_list() == [
+        "no_evidence",
+        "no_evidence",
+        "manual",
+        "manual",
+    ]
+    assert ev.score(small, "T", by="subscription").height == 0  # no groups to split into
+    values = dict(ev.summary(small, "T").select("score", "value").rows())
+    assert values == {"azure": None, "strict": 0.0, "coverage": 0.0, "secure_score": None}
+
+
+def test_derived_and_split_together(small: Catalog) -> None:
+    ev = results(
+        [
+            (rid("s1", "g", "a"), "p1", "compliant"),
+            (rid("s2", "g", "b"), "p3", "non_compliant"),
+        ]
+    )
+    sc = ev.score(small, "U", via="T", by="subscription")
+    assert sc.select("subscription_id", "control_id", "state", "strength").rows() == [
+        ("s1", "U:X-1", "compliant", 0.9),
+        ("s1", "U:X-2", "no_evidence", 0.5),
+        ("s2", "U:X-1", "no_evidence", 0.9),
+        ("s2", "U:X-2", "non_compliant", 0.5),
+    ]
+    assert sc["derived"].all()
+
+
+def test_column_types(small: Catalog) -> None:
+    sc = results([(rid("s1", "rg", "a"), "p1", "compliant")]).score(small, "T", by="resource_group")
+    assert dict(sc.schema) == {
+        "subscription_id": pl.String,
+        "resource_group": pl.String,
+        "control_id": pl.String,
+        "family": pl.String,
+        "state": pl.Enum(CONTROL_STATES),
+        "automated": pl.Boolean,
+        "policies": pl.List(pl.String),
+        **dict.fromkeys(
+            ["compliant", "non_compliant", "error", "conflict", "exempt", "unknown"], pl.Int64
+        ),
+        "derived": pl.Boolean,
+        "strength": pl.Float64,
+        "via_controls": pl.List(pl.String),
+    }
+    summary = results([(rid("s1", "rg", "a"), "p1", "compliant")]).summary(
+        small, "T", by="subscription"
+    )
+    assert dict(summary.schema) == {
+        "subscription_id": pl.String,
+        "score": pl.String,
+        "value": pl.Float64,
+        "numerator": pl.Float64,
+        "denominator": pl.Float64,
+        "note": pl.String,
+    }
