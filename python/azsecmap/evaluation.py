@@ -265,22 +265,48 @@ class EvaluationStream:
     """Results of :func:`evaluate_batches`, one Polars frame per block of input.
 
     Iterate it; when exhausted, :attr:`load_errors`, :attr:`policy_errors` and
-    :attr:`resource_count` hold the totals. At most a few blocks of results are held at once.
+    :attr:`resource_count` hold the totals, and :attr:`expired_exemptions` the exemptions
+    not applied for being expired (``rows`` summed over the blocks). At most a few blocks of
+    results are held at once.
     """
 
-    def __init__(self, inner: Any, origin: str) -> None:
+    def __init__(
+        self,
+        inner: Any,
+        origin: str,
+        exemptions: Exemptions | None = None,
+        now: str | None = None,
+    ) -> None:
         self._inner = inner
         self._origin = origin
+        self._exemptions = exemptions
+        self._now = now
         self.load_errors: list[LoadError] = []
         self.policy_errors: list[tuple[str, str]] = []
         self.resource_count = 0
+        self.expired_exemptions = pl.DataFrame(schema=EXPIRED_SCHEMA)
 
     def __iter__(self) -> Iterator[pl.DataFrame]:
+        # one clock for every block, so an exemption cannot expire halfway through a run
+        clock = self._now or dt.datetime.now(dt.timezone.utc).isoformat()
+        expired: list[pl.DataFrame] = []
         try:
             for table in self._inner:
-                yield pl.DataFrame(table)
+                frame = pl.DataFrame(table)
+                if self._exemptions is not None:
+                    frame, gone = apply_exemptions(frame, self._exemptions, clock)
+                    expired.append(gone)
+                yield frame
         except ResourceError as exc:
             raise exc.with_file(self._origin) from None
+        if expired:
+            keys = ["exemption", "kind", "source", "category", "expires"]
+            self.expired_exemptions = (
+                pl.concat(expired)
+                .group_by(keys, maintain_order=True)
+                .agg(pl.col("rows").sum())
+                .select(list(EXPIRED_SCHEMA))
+            )
         summary = self._inner.summary()
         if summary is not None:
             errors, self.policy_errors, self.resource_count = summary
@@ -297,9 +323,11 @@ def evaluate_batches(
     reasons: bool = True,
     now: str | None = None,
     context: Mapping[str, Any] | None = None,
+    exemptions: Exemptions | None = None,
 ) -> EvaluationStream:
     """Like :func:`evaluate`, but yields results block by block for inputs whose results do
     not fit in memory. NDJSON sources only (files, records, the sample tenant).
+    `exemptions` are applied to each block as :meth:`Evaluation.with_exemptions` does.
 
     >>> import azsecmap
     >>> pack = azsecmap.PolicyPack([azsecmap.Policy.from_json(
@@ -317,4 +345,4 @@ def evaluate_batches(
     inner = _core.evaluate_stream_start(
         [p._inner for p in pack], params_text, kind, source, options_text
     )
-    return EvaluationStream(inner, resources.origin)
+    return EvaluationStream(inner, resources.origin, exemptions, now)

@@ -477,10 +477,10 @@ def apply_exemptions(
     pol = _distinct(frame, "policy_id", "_pol", "_pid")
 
     def rows_of(e: Exemption) -> pl.Expr:
-        codes_r = res.filter(e._resource_expr())["_res"]
+        codes_r = res.filter(e._resource_expr())["_res"].implode()
         if e.policies is None:
             return pl.col("_res").is_in(codes_r)
-        codes_p = pol.filter(e._policy_expr())["_pol"]
+        codes_p = pol.filter(e._policy_expr())["_pol"].implode()
         return pl.col("_res").is_in(codes_r) & pl.col("_pol").is_in(codes_p)
 
     open_rows = pl.col("state").cast(pl.String).is_in(_APPLICABLE)
