@@ -286,6 +286,18 @@ def test_azure_file_formats(tmp_path: Path) -> None:
             "/0/properties/expiresOn",
         ),
         (
+            "single.json",
+            json.dumps(exemption("/subscriptions/s1", exemptionCategory="waived")),
+            "`exemptionCategory` must be",
+            "/properties/exemptionCategory",
+        ),
+        (
+            "value.json",
+            json.dumps({"value": "nope"}),
+            "expected a list of policy exemptions",
+            "",
+        ),
+        (
             "assignment.json",
             json.dumps([exemption("/subscriptions/s1", policyAssignmentId=None)]),
             "needs `policyAssignmentId`",

@@ -190,9 +190,10 @@ class Exemptions:
         if isinstance(objects, (str, os.PathLike)):
             source = str(objects)
             objects = _read(objects)
+        single = isinstance(objects, dict) and "value" not in objects
         if isinstance(objects, dict) and isinstance(objects.get("value"), list):
             base, objects = "/value", objects["value"]
-        elif isinstance(objects, dict):
+        elif single:
             base, objects = "", [objects]
         else:
             base = ""
@@ -204,7 +205,7 @@ class Exemptions:
         refs = {k.lower(): v for k, v in (references or {}).items()}
         out = cls()
         for i, obj in enumerate(objects):
-            out._add_azure(obj, f"{base}/{i}", source, assigned, refs)
+            out._add_azure(obj, "" if single else f"{base}/{i}", source, assigned, refs)
         return out
 
     def _add_azure(
