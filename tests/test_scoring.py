@@ -573,3 +573,17 @@ def test_column_types(small: Catalog) -> None:
         "denominator": pl.Float64,
         "note": pl.String,
     }
+
+
+def test_string_columns_score_like_categoricals(small: Catalog) -> None:
+    """Results read back from Parquet or CSV may hold plain strings instead of categoricals."""
+    ev = results(
+        [
+            (rid("s1", "g", "a"), "p1", "compliant"),
+            (rid("s1", "g", "b"), "p2", "non_compliant"),
+            (rid("s2", "h", "c"), "p3", "unknown"),
+        ]
+    )
+    plain = Evaluation(results=ev.results.with_columns(pl.col(pl.Categorical).cast(pl.String)))
+    for by in (None, "resource_group"):
+        assert ev.score(small, "T", by=by).equals(plain.score(small, "T", by=by))
