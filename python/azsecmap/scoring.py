@@ -31,9 +31,9 @@ __all__ = [
 #: Per-resource states that are evidence, strongest first. A resource's state for a control
 #: is the first of these any of the control's policies gave it; a control's state is the
 #: first any of its resources has. Azure documents the order non-compliant, compliant,
-#: conflict, exempt, unknown for regulatory-compliance controls and puts `error` between
-#: compliant and conflict in its compliance roll-up; `conflict` is kept for results imported
-#: from Azure (the engine never produces it).
+#: conflict, exempt, unknown for regulatory-compliance controls; `error` goes after compliant
+#: as in the roll-up ranking of Azure's compliance-states page (docs/scoring.md). `conflict`
+#: is kept for results imported from Azure (the engine never produces it).
 PRECEDENCE: tuple[str, ...] = (
     "non_compliant",
     "compliant",
