@@ -19,10 +19,12 @@ from .errors import (
     AzsecmapError,
     CatalogError,
     EvaluationError,
+    ExemptionError,
     PolicyError,
     ResourceError,
 )
 from .evaluation import Evaluation, EvaluationStream, evaluate, evaluate_batches
+from .exemptions import Exemption, Exemptions
 from .outputs import read_results, write_results
 from .policy import Decision, Policy, PolicyPack, evaluate_policy
 from .resources import LoadError, Resources
@@ -36,6 +38,9 @@ __all__ = [
     "Evaluation",
     "EvaluationError",
     "EvaluationStream",
+    "Exemption",
+    "ExemptionError",
+    "Exemptions",
     "FindingsDiff",
     "LoadError",
     "Policy",

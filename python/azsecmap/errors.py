@@ -6,6 +6,7 @@ __all__ = [
     "AzsecmapError",
     "CatalogError",
     "EvaluationError",
+    "ExemptionError",
     "PolicyError",
     "ResourceError",
 ]
@@ -54,3 +55,7 @@ class ResourceError(AzsecmapError):
 
 class CatalogError(AzsecmapError):
     """A framework catalog or mapping file cannot be read."""
+
+
+class ExemptionError(AzsecmapError):
+    """A policy exemption or an exceptions file cannot be read."""

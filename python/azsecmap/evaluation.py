@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from . import _core
-from .errors import PolicyError, ResourceError
+from .errors import AzsecmapError, PolicyError, ResourceError
+from .exemptions import EXPIRED_SCHEMA, Exemptions, apply_exemptions
 from .policy import PolicyPack
 from .resources import LoadError, Resources
+from .scoring import score_frame, summary_frame
+
+if TYPE_CHECKING:
+    from .catalog import Catalog
 
 __all__ = ["STATES", "Evaluation", "EvaluationStream", "evaluate", "evaluate_batches"]
 
@@ -31,15 +38,147 @@ class Evaluation:
         policy_errors: ``(policy id, message)`` for policies that could not be bound (for
             example a parameter without a value) or are not evaluated (data-plane modes).
         resource_count: resources evaluated.
+        expired_exemptions: exemptions past their expiry that were therefore not applied
+            (:meth:`with_exemptions`).
+        only_failing: the results hold no compliant rows (``evaluate(only_failing=True)``),
+            so they cannot be scored.
     """
 
     results: pl.DataFrame
     load_errors: list[LoadError] = field(default_factory=list)
     policy_errors: list[tuple[str, str]] = field(default_factory=list)
     resource_count: int = 0
+    expired_exemptions: pl.DataFrame = field(
+        default_factory=lambda: pl.DataFrame(schema=EXPIRED_SCHEMA)
+    )
+    only_failing: bool = False
 
-    def summary(self) -> pl.DataFrame:
-        """Per policy, the number of rows in each state."""
+    def with_exemptions(
+        self, exemptions: Exemptions, now: str | dt.datetime | None = None
+    ) -> Evaluation:
+        """A copy with `exemptions` applied (see :func:`azsecmap.exemptions.apply_exemptions`).
+
+        Matching rows become ``exempt``; every row gains ``underlying_state``,
+        ``exemption``, ``exemption_category`` and ``exemption_expires``. Exemptions whose
+        expiry is at or before `now` (RFC 3339 or a datetime; default the current time) are
+        not applied and are listed in :attr:`expired_exemptions`.
+        """
+        results, expired = apply_exemptions(self.results, exemptions, now)
+        return dataclasses.replace(
+            self,
+            results=results,
+            expired_exemptions=pl.concat([self.expired_exemptions, expired]),
+        )
+
+    def score(
+        self,
+        catalog: Catalog,
+        framework: str,
+        by: str | None = None,
+        *,
+        via: str | None = None,
+        min_strength: float = 0.0,
+        max_hops: int = 2,
+    ) -> pl.DataFrame:
+        """Roll the results up to the controls of `framework`.
+
+        One row per declared control of `framework` (per group and control when `by` is
+        ``"subscription"`` or ``"resource_group"``; the groups are those of the result rows'
+        resource ids). Controls only a mapping names (``external_control``) are left out,
+        unless the framework has nothing else.
+
+        A resource's state for a control is the strongest state any of the control's
+        policies gave it, and the control's state the strongest of its resources', by
+        Azure's regulatory-compliance precedence: ``non_compliant`` > ``compliant`` >
+        ``error`` > ``conflict`` > ``exempt`` > ``unknown``. (``conflict`` is Azure's state
+        for a resource that two assignments of contradicting rules govern; the engine never
+        produces it, imported results may.) ``not_applicable`` rows are not evidence.
+        Controls with no automated policy are ``manual``; automated controls with no
+        evidence (no policy of theirs applied to any resource, or none was in the pack) are
+        ``no_evidence``.
+
+        With `via`, framework `via`'s policies are the evidence: a policy counts for a
+        control of `framework` when it satisfies a `via` control that a published mapping
+        path (at most `max_hops` edges, strength at least `min_strength`) leads to it.
+        Such rows have ``derived = True`` and ``strength`` = the strongest path; direct rows
+        have ``derived = False`` and a null strength.
+
+        Columns: [``subscription_id``, [``resource_group``]], ``control_id``, ``family``
+        (top-level ancestor, null for a top-level control), ``state`` (Enum of
+        :data:`azsecmap.scoring.CONTROL_STATES`), ``automated``, ``policies`` (policy ids
+        the catalog links to it), distinct-resource counts ``compliant``,
+        ``non_compliant``, ``error``, ``conflict``, ``exempt``, ``unknown`` (each resource
+        once, in its state for the control), ``derived``, ``strength``, ``via_controls``
+        (the `via` controls behind a derived row).
+
+        >>> import azsecmap
+        >>> cat = azsecmap.Catalog.from_documents([{"format": "azsecmap-catalog/1",
+        ...     "frameworks": [{"id": "ACME", "controls": [{"id": "KV-1"}, {"id": "KV-2"}]}],
+        ...     "satisfies": [{"policy": "kv-audit", "control": "ACME:KV-1", "effect": "audit"}]}])
+        >>> rule = {"if": {"field": "type", "equals": "Microsoft.KeyVault/vaults"},
+        ...         "then": {"effect": "audit"}}
+        >>> pack = azsecmap.PolicyPack([azsecmap.Policy.from_json(rule, name="kv-audit")])
+        >>> ev = azsecmap.evaluate(pack, azsecmap.Resources.sample(500, seed=1))
+        >>> ev.score(cat, "ACME").select("control_id", "state", "non_compliant").rows()
+        [('ACME:KV-1', 'non_compliant', 10), ('ACME:KV-2', 'manual', 0)]
+        >>> for row in ev.summary(cat, "ACME").select("score", "numerator", "denominator").rows():
+        ...     print(row)
+        ('azure', 0.0, 1.0)
+        ('strict', 0.0, 2.0)
+        ('coverage', 1.0, 2.0)
+        ('secure_score', 0.0, 1.0)
+        """
+        if self.only_failing:
+            raise AzsecmapError(
+                "these results were evaluated with `only_failing=True` and hold no compliant "
+                "rows; evaluate without it to score"
+            )
+        return score_frame(
+            self.results,
+            catalog,
+            framework,
+            by=by,
+            via=via,
+            min_strength=min_strength,
+            max_hops=max_hops,
+        )
+
+    def summary(
+        self,
+        catalog: Catalog | None = None,
+        framework: str | None = None,
+        by: str | None = None,
+        *,
+        via: str | None = None,
+        weights: Mapping[str, float] | None = None,
+    ) -> pl.DataFrame:
+        """Without arguments: per policy, the number of rows in each state.
+
+        With `catalog` and `framework`: the four framework scores, one row each (per group
+        with `by`), columns [`by` columns], ``score``, ``value`` (percent, null when the
+        denominator is 0), ``numerator``, ``denominator``, ``note``. Over the controls of
+        :meth:`score`:
+
+        - ``azure``: compliant + exempt + unknown controls / controls with evidence (Azure
+          counts exempt and unknown as compliant; manual and no-evidence controls are left
+          out, as Azure leaves out what has no resource).
+        - ``strict``: compliant controls / all controls (manual, no-evidence, unknown and
+          exempt are not compliant).
+        - ``coverage``: controls with evidence / all controls.
+        - ``secure_score``: Defender-style: each control with healthy (compliant) or
+          unhealthy (non-compliant) resources earns weight * healthy / (healthy +
+          unhealthy); the score is earned / sum of those controls' weights. Weight 1 per
+          control unless `weights` (control id → weight) says otherwise.
+        """
+        if catalog is None and framework is None:
+            if by is not None:
+                raise AzsecmapError("`by` needs a catalog and a framework")
+            return self._policy_counts()
+        if catalog is None or framework is None:
+            raise AzsecmapError("give both a catalog and a framework, or neither")
+        return summary_frame(self.score(catalog, framework, by, via=via), by, weights)
+
+    def _policy_counts(self) -> pl.DataFrame:
         counts = self.results.group_by("policy_id", "state").len()
         wide = counts.with_columns(pl.col("state").cast(pl.String)).pivot(
             on="state", index="policy_id", values="len"
@@ -60,6 +199,7 @@ def evaluate(
     reasons: bool = True,
     now: str | None = None,
     context: Mapping[str, Any] | None = None,
+    exemptions: Exemptions | None = None,
 ) -> Evaluation:
     """Evaluate every policy of ``pack`` on every resource, in parallel, off the GIL.
 
@@ -73,6 +213,8 @@ def evaluate(
         reasons: explain non-compliant rows (costs a second pass over those pairs).
         now: the clock behind ``utcNow()`` (RFC 3339).
         context: ``resourceGroup``/``subscription``/``requestContext``/``policy`` overrides.
+        exemptions: applied to the results (:meth:`Evaluation.with_exemptions`), with `now`
+            as the clock for their expiry.
 
     Ctrl-C interrupts the evaluation with ``KeyboardInterrupt``.
     """
@@ -86,12 +228,14 @@ def evaluate(
         )
     except ResourceError as exc:
         raise exc.with_file(resources.origin) from None
-    return Evaluation(
+    ev = Evaluation(
         results=pl.DataFrame(table),
         load_errors=[LoadError(line, msg) for line, msg in load_errors],
         policy_errors=list(policy_errors),
         resource_count=count,
+        only_failing=only_failing,
     )
+    return ev.with_exemptions(exemptions, now) if exemptions is not None else ev
 
 
 def _encode(
@@ -121,22 +265,48 @@ class EvaluationStream:
     """Results of :func:`evaluate_batches`, one Polars frame per block of input.
 
     Iterate it; when exhausted, :attr:`load_errors`, :attr:`policy_errors` and
-    :attr:`resource_count` hold the totals. At most a few blocks of results are held at once.
+    :attr:`resource_count` hold the totals, and :attr:`expired_exemptions` the exemptions
+    not applied for being expired (``rows`` summed over the blocks). At most a few blocks of
+    results are held at once.
     """
 
-    def __init__(self, inner: Any, origin: str) -> None:
+    def __init__(
+        self,
+        inner: Any,
+        origin: str,
+        exemptions: Exemptions | None = None,
+        now: str | None = None,
+    ) -> None:
         self._inner = inner
         self._origin = origin
+        self._exemptions = exemptions
+        self._now = now
         self.load_errors: list[LoadError] = []
         self.policy_errors: list[tuple[str, str]] = []
         self.resource_count = 0
+        self.expired_exemptions = pl.DataFrame(schema=EXPIRED_SCHEMA)
 
     def __iter__(self) -> Iterator[pl.DataFrame]:
+        # one clock for every block, so an exemption cannot expire halfway through a run
+        clock = self._now or dt.datetime.now(dt.timezone.utc).isoformat()
+        expired: list[pl.DataFrame] = []
         try:
             for table in self._inner:
-                yield pl.DataFrame(table)
+                frame = pl.DataFrame(table)
+                if self._exemptions is not None:
+                    frame, gone = apply_exemptions(frame, self._exemptions, clock)
+                    expired.append(gone)
+                yield frame
         except ResourceError as exc:
             raise exc.with_file(self._origin) from None
+        if expired:
+            keys = ["exemption", "kind", "source", "category", "expires"]
+            self.expired_exemptions = (
+                pl.concat(expired)
+                .group_by(keys, maintain_order=True)
+                .agg(pl.col("rows").sum())
+                .select(list(EXPIRED_SCHEMA))
+            )
         summary = self._inner.summary()
         if summary is not None:
             errors, self.policy_errors, self.resource_count = summary
@@ -153,9 +323,11 @@ def evaluate_batches(
     reasons: bool = True,
     now: str | None = None,
     context: Mapping[str, Any] | None = None,
+    exemptions: Exemptions | None = None,
 ) -> EvaluationStream:
     """Like :func:`evaluate`, but yields results block by block for inputs whose results do
     not fit in memory. NDJSON sources only (files, records, the sample tenant).
+    `exemptions` are applied to each block as :meth:`Evaluation.with_exemptions` does.
 
     >>> import azsecmap
     >>> pack = azsecmap.PolicyPack([azsecmap.Policy.from_json(
@@ -173,4 +345,4 @@ def evaluate_batches(
     inner = _core.evaluate_stream_start(
         [p._inner for p in pack], params_text, kind, source, options_text
     )
-    return EvaluationStream(inner, resources.origin)
+    return EvaluationStream(inner, resources.origin, exemptions, now)
