@@ -50,9 +50,9 @@ def test_figures_in_the_page(
     page: str, evaluation: azsecmap.Evaluation, catalog: azsecmap.Catalog
 ) -> None:
     for fw in FRAMEWORKS:
-        info = policy_info(azsecmap.PolicyPack.builtin())
-        fs = framework_scores(evaluation, catalog, fw, info)
-        assert [s.name for s in fs.scores] == ["azure", "strict", "coverage", "secure"]
+        scored_with = catalog.with_pack(azsecmap.PolicyPack.builtin())
+        fs = framework_scores(evaluation, scored_with, fw)
+        assert [s.name for s in fs.scores] == ["azure", "strict", "coverage", "secure_score"]
         assert f'id="fw-{fw}"' in page
         for s in fs.scores:
             assert s.denominator > 0, (fw, s)

@@ -36,11 +36,6 @@ __all__ = ["PACK_PROVENANCE", "Catalog", "catalog_dir", "import_file"]
 PACK_PROVENANCE = "azsecmap default rule pack"
 
 
-def _pack_version(meta: pl.DataFrame, policy_id: str) -> str:
-    version = meta.filter(pl.col("policy_id") == policy_id)["version"].to_list()
-    return str(version[0]) if version and version[0] else ""
-
-
 PathLike = Union[str, "os.PathLike[str]"]
 
 FRAMEWORK_SCHEMA: dict[str, Any] = {
@@ -250,41 +245,63 @@ class Catalog:
         >>> ours.controls_of("azsecmap-kv-001-soft-delete")[:2]
         ['CIS_Azure_2.0.0:8.5', 'CIS_Azure_3.0.0:3.3.5']
         """
+        meta = pack.metadata()
+        declared = {
+            pid: {"controls": controls, "effect": effect, "version": version, "source": source}
+            for pid, controls, effect, version, source in meta.select(
+                "policy_id", "controls", "default_effect", "version", "source"
+            ).iter_rows()
+        }
+        return self.with_policy_controls(declared, initiative=initiative)
+
+    def with_policy_controls(
+        self,
+        declared: Mapping[str, Mapping[str, Any]],
+        *,
+        initiative: str = PACK_PROVENANCE,
+    ) -> Catalog:
+        """This catalog plus ``satisfies`` edges from `declared`: policy id → ``{"controls":
+        [...], "effect", "version", "source"}`` (all but ``controls`` optional), as
+        :func:`azsecmap.outputs.policy_info` stores them with results. Unknown controls raise
+        :class:`CatalogError` naming the policy (and ``source`` as the file)."""
         known = {
             f"{fw['id']}:{c['id']}"
             for fw in self.document().get("frameworks", [])
             for c in fw.get("controls", [])
         }
-        meta = pack.metadata()
+        linked = {(e["u"], e["v"]) for e in self.node_link()["edges"] if e["kind"] == "satisfies"}
         policies: list[dict[str, Any]] = []
         satisfies: list[dict[str, Any]] = []
-        for policy_id, effect, controls, source in meta.select(
-            "policy_id", "default_effect", "controls", "source"
-        ).iter_rows():
+        for policy_id, entry in sorted(declared.items()):
+            # Pairs the catalog already links keep their own provenance.
+            controls = [
+                c for c in entry.get("controls") or [] if (f"policy:{policy_id}", c) not in linked
+            ]
             if not controls:
                 continue
-            policies.append({"id": policy_id, "effect": effect or "audit"})
+            effect = str(entry.get("effect") or "audit").lower()
+            policies.append({"id": policy_id, "effect": effect})
             for control in controls:
                 if control not in known:
                     raise CatalogError(
                         f"policy `{policy_id}` declares control `{control}`, which the "
                         "catalog does not hold",
                         pointer="/properties/metadata/azsecmap/controls",
-                        file=source,
+                        file=entry.get("source"),
                     )
                 satisfies.append(
                     {
                         "policy": policy_id,
                         "control": control,
                         "initiative": initiative,
-                        "version": _pack_version(meta, policy_id),
-                        "effect": effect or "audit",
+                        "version": str(entry.get("version") or ""),
+                        "effect": effect,
                     }
                 )
         if not satisfies:
             return self
         doc = {"format": FORMAT, "source": initiative, "policies": policies, "satisfies": satisfies}
-        extra = (f"<pack: {initiative}>", json.dumps(validate_document(doc, initiative)))
+        extra = (f"<{initiative}>", json.dumps(validate_document(doc, initiative)))
         return Catalog._build([*self._docs, extra], bundled=self._bundled)
 
     def controls_of(self, policy_id: str) -> list[str]:

@@ -226,6 +226,20 @@ def _table(df: pl.DataFrame, numeric: Sequence[str] = ()) -> str:
 def _exemptions_section(results: pl.DataFrame, exemptions: pl.DataFrame | None) -> str:
     if exemptions is not None and exemptions.height:
         shown = exemptions
+    elif "exemption" in results.columns:
+        exempt = results.filter(pl.col("state").cast(pl.String) == "exempt")
+        if exempt.height == 0:
+            return '<p class="muted">No exempt results.</p>'
+        keys = ["exemption", "exemption_category", "policy_id"]
+        shown = (
+            exempt.with_columns(pl.col(k).cast(pl.String) for k in keys)
+            .group_by(*keys)
+            .agg(
+                pl.col("exemption_expires").first().alias("expires"),
+                pl.col("resource_id").n_unique().alias("resources"),
+            )
+            .sort("resources", descending=True)
+        )
     else:
         cols = [
             c for c in results.columns if ("exempt" in c or "expir" in c) and c not in ("state",)
@@ -299,7 +313,9 @@ def render(
     ev = ev_or_results if isinstance(ev_or_results, Evaluation) else Evaluation(ev_or_results)
     results = ev.results
     info = info or {}
-    scored = [framework_scores(ev, catalog, fw, info) for fw in frameworks]
+    # Controls the policies declare themselves (stored with the results) count as evidence too.
+    with_declared = catalog.with_policy_controls(info) if info else catalog
+    scored = [framework_scores(ev, with_declared, fw) for fw in frameworks]
     state = results["state"].cast(pl.String)
     failing = results.filter(state == "non_compliant")
     by_policy = (
@@ -321,7 +337,6 @@ def render(
     totals = state.value_counts().sort("count", descending=True)
     resources = results["resource_id"].n_unique()
     total_rows = ", ".join(f"{r['state']} {r['count']:,}" for r in totals.iter_rows(named=True))
-    interim = any(fs.interim for fs in scored)
     when = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     overview_rows = [
         {
@@ -345,11 +360,6 @@ def render(
         f"<header><h1>{_e(title)}</h1><p>{resources:,} resources, {results.height:,} results "
         f"({_e(total_rows)}) · generated {when}</p></header><main>",
     ]
-    if interim:
-        parts.append(
-            '<p class="note">Scores from the interim roll-up of this build '
-            "(Evaluation.score not available).</p>"
-        )
     parts.append(
         '<section><h2>Scores</h2><p class="muted">Azure-style counts exempt, unknown and '
         "manual controls as compliant; strict does not count unknown or manual; coverage is the "

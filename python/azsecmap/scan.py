@@ -22,6 +22,7 @@ from ._scores import FrameworkScores, framework_scores
 from .catalog import Catalog
 from .errors import ResourceError
 from .evaluation import Evaluation, evaluate, evaluate_batches
+from .exemptions import Exemptions
 from .outputs import PolicyInfo, policy_info
 from .policy import PolicyPack
 from .resources import Resources
@@ -77,6 +78,7 @@ def run_scan(
     catalog: Catalog,
     frameworks: Sequence[str],
     *,
+    exemptions: Exemptions | None = None,
     on_batch: Callable[[pl.DataFrame], None] | None = None,
 ) -> ScanOutcome:
     """Evaluate `pack` on `resources` and score each framework.
@@ -86,11 +88,11 @@ def run_scan(
     hooks in there); JSON files are evaluated in one call.
     """
     if resources._kind == "json":
-        ev = evaluate(pack, resources)
+        ev = evaluate(pack, resources, exemptions=exemptions)
         if on_batch is not None:
             on_batch(ev.results)
     else:
-        stream = evaluate_batches(pack, resources)
+        stream = evaluate_batches(pack, resources, exemptions=exemptions)
         frames = []
         for frame in stream:
             frames.append(frame)
@@ -105,7 +107,10 @@ def run_scan(
             load_errors=stream.load_errors,
             policy_errors=stream.policy_errors,
             resource_count=stream.resource_count,
+            expired_exemptions=stream.expired_exemptions,
         )
     info = policy_info(pack, catalog)
-    scores = [framework_scores(ev, catalog, fw, info) for fw in frameworks]
+    # The controls our own rules declare count as evidence next to the initiatives' edges.
+    scored_with = catalog.with_pack(pack)
+    scores = [framework_scores(ev, scored_with, fw) for fw in frameworks]
     return ScanOutcome(ev, scores, info)

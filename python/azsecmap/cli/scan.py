@@ -16,6 +16,7 @@ from rich.table import Table
 from .._scores import FrameworkScores
 from ..catalog import Catalog
 from ..errors import AzsecmapError
+from ..exemptions import Exemptions
 from ..outputs import FORMATS, format_for, write_results
 from ..policy import PolicyPack
 from ..report import render, write_report
@@ -127,8 +128,6 @@ def scan(
     """
     if resources is not None and sample is not None:
         raise fail("give --resources or --sample, not both")
-    if exemptions is not None:
-        raise fail(f"--exemptions needs the exemptions support of issue 5 ({exemptions})")
     if out is not None:
         try:
             fmt = format_for(out, fmt)
@@ -145,6 +144,7 @@ def scan(
         pack = PolicyPack.from_dir(policies) if policies is not None else PolicyPack.builtin()
         if policies is not None and len(pack) == 0:
             raise fail(f"no policy definitions (*.json) in {policies}")
+        ex = Exemptions.load(exemptions) if exemptions is not None else None
         catalog = Catalog.builtin()
         known = set(catalog.frameworks()["framework"].to_list())
         unknown = [f for f in frameworks if f not in known]
@@ -173,7 +173,7 @@ def scan(
                     task, advance=1, rows=progress.tasks[0].fields["rows"] + frame.height
                 )
 
-            outcome = run_scan_library(pack, res, catalog, frameworks, on_batch=tick)
+            outcome = run_scan_library(pack, res, catalog, frameworks, exemptions=ex, on_batch=tick)
     except AzsecmapError as exc:
         raise fail(str(exc)) from None
     ev = outcome.evaluation
