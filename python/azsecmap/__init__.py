@@ -21,6 +21,7 @@ from .errors import (
 )
 from .evaluation import Evaluation, EvaluationStream, evaluate, evaluate_batches
 from .policy import Decision, Policy, PolicyPack, evaluate_policy
+from .resource_graph import ResourceGraphError, RetryBudget
 from .resources import LoadError, Resources
 
 __all__ = [
@@ -36,7 +37,9 @@ __all__ = [
     "PolicyError",
     "PolicyPack",
     "ResourceError",
+    "ResourceGraphError",
     "Resources",
+    "RetryBudget",
     "__version__",
     "evaluate",
     "evaluate_batches",

@@ -538,3 +538,23 @@ class _ProgressBar:
 
     def stop(self) -> None:
         self._progress.stop()
+
+
+def write_resource_graph(
+    out: str | os.PathLike[str],
+    credential: TokenCredential | None = None,
+    subscriptions: Sequence[str] | None = None,
+    management_groups: Sequence[str] | None = None,
+    query: str | None = None,
+    endpoint: str | None = None,
+    **kwargs: Any,
+) -> ReadProgress:
+    """Read like `Resources.from_resource_graph` and keep the NDJSON at ``out``."""
+    import shutil
+
+    tmp, progress = read_resource_graph(
+        credential, subscriptions, management_groups, query, endpoint, **kwargs
+    )
+    shutil.move(tmp.path, os.fspath(out))
+    tmp.discard()
+    return progress
