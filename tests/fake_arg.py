@@ -14,6 +14,7 @@ long as the headers asked.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import json
 import re
 import socket
@@ -144,7 +145,9 @@ class FakeResourceGraph:
                 f"{MAX_SUBSCRIPTIONS} per request.",
             )
         if body.get("managementGroups"):
-            return 400, _error("BadRequest", "This fake serves subscriptions, not management groups.")
+            return 400, _error(
+                "BadRequest", "This fake serves subscriptions, not management groups."
+            )
         m = _QUERY.fullmatch(body.get("query", ""))
         if m is None or m.group("base") != DEFAULT_QUERY:
             return 400, _error("InvalidQuery", "Query shape not understood by the fake server.")
@@ -232,7 +235,7 @@ def _handler(state: FakeResourceGraph) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib name
+        def log_message(self, format: str, *args: Any) -> None:
             pass  # keep the test output clean
 
         def _send(self, status: int, body: dict[str, Any], headers: dict[str, str]) -> None:
@@ -245,7 +248,7 @@ def _handler(state: FakeResourceGraph) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(payload)
 
-        def do_POST(self) -> None:  # noqa: N802 - http.server's name
+        def do_POST(self) -> None:
             now = time.monotonic()
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length)
@@ -284,7 +287,9 @@ def _handler(state: FakeResourceGraph) -> type[BaseHTTPRequestHandler]:
                     status, out = fault.status, _error("ServerError", f"Injected {fault.status}.")
                     headers = {**quota, **fault.headers}
                     if "Retry-After" in headers:
-                        state.wait_until = max(state.wait_until, now + _wait(headers["Retry-After"]))
+                        state.wait_until = max(
+                            state.wait_until, now + _wait(headers["Retry-After"])
+                        )
                 elif fault is not None and fault.kind == "expire" and seen.token:
                     state.expired.add(seen.token)
                     status, out, headers = 400, _expired(), quota
@@ -307,10 +312,9 @@ def _handler(state: FakeResourceGraph) -> type[BaseHTTPRequestHandler]:
                 self.connection.shutdown(socket.SHUT_RDWR)
                 self.close_connection = True
                 return
-            try:
+            # the client may have given up waiting (the slow-page fault)
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError, ssl.SSLError):
                 self._send(status, out, headers)
-            except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
-                pass  # the client gave up waiting (the slow-page fault)
 
     return Handler
 

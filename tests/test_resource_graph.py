@@ -125,7 +125,7 @@ def expected_ids(fake: FakeResourceGraph, subscriptions: list[str] | None = None
     if subscriptions is None:
         return list(fake.ids)
     wanted = {s.lower() for s in subscriptions}
-    return [i for i, s in zip(fake.ids, fake.subs) if s in wanted]
+    return [i for i, s in zip(fake.ids, fake.subs, strict=True) if s in wanted]
 
 
 def assert_exactly_once(res: azsecmap.Resources, expected: list[str]) -> None:
@@ -396,7 +396,7 @@ def test_time_budget_stops_before_a_long_wait(
 ) -> None:
     fake.reset(faults={2: Fault("status", 429, {"Retry-After": "30"})})
     started = time.perf_counter()
-    with pytest.raises(ResourceGraphError, match="throttled .* 20s budget"):
+    with pytest.raises(ResourceGraphError, match=r"throttled .* 20s budget"):
         read(server, tls, subscriptions=fake.all_subscriptions[:100])
     assert time.perf_counter() - started < 5
 
@@ -488,7 +488,7 @@ def test_read_resources_evaluate_like_the_same_rows_from_a_file(
     wanted = set(expected_ids(fake, subs))
     direct = tmp_path / "direct.ndjson"
     direct.write_bytes(
-        b"\n".join(ln for i, ln in zip(fake.ids, fake.lines) if i in wanted) + b"\n"
+        b"\n".join(ln for i, ln in zip(fake.ids, fake.lines, strict=True) if i in wanted) + b"\n"
     )
     got = azsecmap.evaluate(pack, res).results.sort("resource_id")
     ref = azsecmap.evaluate(pack, azsecmap.Resources.from_ndjson(direct)).results

@@ -12,6 +12,7 @@ See ``docs/resource-graph.md``.
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import json
 import logging
@@ -116,9 +117,7 @@ class ReadProgress:
             if self.batch_subscriptions
             else f"batch {self.batch} of {self.batches}"
         )
-        return (
-            f"read {self.pages} pages, {self.resources} resources, last id {last}, {scope}"
-        )
+        return f"read {self.pages} pages, {self.resources} resources, last id {last}, {scope}"
 
 
 @dataclass
@@ -186,10 +185,8 @@ class _TempNdjson:
 
 
 def _remove(path: str) -> None:
-    try:
+    with contextlib.suppress(OSError):
         os.unlink(path)
-    except OSError:
-        pass
 
 
 class _Reader:
@@ -219,11 +216,13 @@ class _Reader:
 
     # -- one request ----------------------------------------------------------------------
     def _send(self, scope: tuple[str, list[str]], query: str, token: str | None) -> _Reply:
-        from azure.core.exceptions import HttpResponseError
+        from azure.core.exceptions import DecodeError, HttpResponseError
         from azure.mgmt.resourcegraph.models import QueryRequest, QueryRequestOptions
 
         kind, names = scope
-        options = QueryRequestOptions(skip_token=token, top=self.page_size, result_format="objectArray")
+        options = QueryRequestOptions(
+            skip_token=token, top=self.page_size, result_format="objectArray"
+        )
         request = QueryRequest(
             query=query,
             subscriptions=names if kind == "subscriptions" else None,
@@ -238,19 +237,18 @@ class _Reader:
         try:
             reply: _Reply = self.client.resources(request, cls=keep)
             return reply
+        except DecodeError:
+            raise  # a body cut short or garbled: the caller retries it like a broken connection
         except HttpResponseError as exc:
-            resp = exc.response
-            headers = dict(resp.headers) if resp is not None else {}
-            body: dict[str, Any] | None = None
-            if resp is not None:
-                try:
-                    body = json.loads(resp.text())
-                except (ValueError, TypeError):  # not JSON, or the body itself broke
-                    body = None
-            status = exc.status_code or (resp.status_code if resp is not None else 0)
-            if status == 0 or resp is None:
+            resp: Any = exc.response
+            if resp is None or not exc.status_code:
                 raise
-            return _Reply(status, headers, body)
+            body: dict[str, Any] | None = None
+            try:
+                body = json.loads(resp.text())
+            except (ValueError, TypeError):  # not JSON, or the body itself broke
+                body = None
+            return _Reply(int(exc.status_code), dict(resp.headers), body)
 
     def _quota(self, headers: dict[str, str]) -> float | None:
         lower = {k.lower(): v for k, v in headers.items()}
@@ -279,7 +277,7 @@ class _Reader:
 
     def fetch(self, scope: tuple[str, list[str]], query: str, token: str | None) -> _Reply:
         """One page, retried within the budget. Returns a 200 reply, or a 400 for a token."""
-        from azure.core.exceptions import ServiceRequestError, ServiceResponseError
+        from azure.core.exceptions import DecodeError, ServiceRequestError, ServiceResponseError
 
         started = self.clock()
         attempt = 0
@@ -289,7 +287,7 @@ class _Reader:
             kind: str
             try:
                 reply = self._send(scope, query, token)
-            except (ServiceRequestError, ServiceResponseError) as exc:
+            except (ServiceRequestError, ServiceResponseError, DecodeError) as exc:
                 why = f"connection failed ({type(exc).__name__})"
                 wait, kind = None, "connection"
             else:
@@ -331,9 +329,7 @@ class _Reader:
     def rows(self) -> Iterator[list[dict[str, Any]]]:
         for index, scope in enumerate(self.scopes, start=1):
             self.progress.batch = index
-            self.progress.batch_subscriptions = (
-                len(scope[1]) if scope[0] == "subscriptions" else 0
-            )
+            self.progress.batch_subscriptions = len(scope[1]) if scope[0] == "subscriptions" else 0
             yield from self._scope_rows(scope)
 
     def _scope_rows(self, scope: tuple[str, list[str]]) -> Iterator[list[dict[str, Any]]]:
@@ -413,28 +409,34 @@ def make_client(
         endpoint = endpoint.rstrip("/")
         kwargs["base_url"] = endpoint
         kwargs.setdefault("credential_scopes", [f"{endpoint}/.default"])
-    kwargs.setdefault("http_logging_policy", _quiet_logging_policy(kwargs))
+    from azure.core.pipeline.policies import NetworkTraceLoggingPolicy
+    from azure.mgmt.core.policies import ARMHttpLoggingPolicy
+
+    kwargs.setdefault("http_logging_policy", _hide_authorization(ARMHttpLoggingPolicy)(**kwargs))
+    kwargs.setdefault("logging_policy", _hide_authorization(NetworkTraceLoggingPolicy)(**kwargs))
     return ResourceGraphClient(credential, **kwargs)
 
 
-def _quiet_logging_policy(kwargs: dict[str, Any]) -> Any:
-    """azure-core's ARM logging policy, minus the line naming the authorization header."""
-    from azure.mgmt.core.policies import ARMHttpLoggingPolicy
+def _hide_authorization(policy_cls: type[Any]) -> type[Any]:
+    """A subclass of an azure-core logging policy that never sees the authorization header.
 
-    class _QuietLoggingPolicy(ARMHttpLoggingPolicy):  # type: ignore[misc]
+    azure-core's `HttpLoggingPolicy` prints the header's name with a redacted value, and its
+    `NetworkTraceLoggingPolicy` (``logging_enable=True``) prints every request header verbatim,
+    bearer token included. Both run after the authentication policy, so the header is taken out
+    of the request while they log and put back before the request is sent.
+    """
+
+    class HidingAuthorization(policy_cls):  # type: ignore[misc]
         def on_request(self, request: Any) -> None:
-            http_request = request.http_request
-            hidden = {
-                k: http_request.headers.pop(k)
-                for k in list(http_request.headers)
-                if k.lower() == "authorization"
-            }
+            headers = request.http_request.headers
+            hidden = {k: headers.pop(k) for k in list(headers) if k.lower() == "authorization"}
             try:
                 super().on_request(request)
             finally:
-                http_request.headers.update(hidden)
+                headers.update(hidden)
 
-    return _QuietLoggingPolicy(**kwargs)
+    HidingAuthorization.__name__ = f"{policy_cls.__name__}WithoutAuthorization"
+    return HidingAuthorization
 
 
 def read_resource_graph(
@@ -452,7 +454,11 @@ def read_resource_graph(
     seed: int | None = None,
     **client_kwargs: Any,
 ) -> tuple[_TempNdjson, ReadProgress]:
-    """Read every row of ``query`` into a temporary NDJSON file; see `Resources.from_resource_graph`."""
+    """Read every row of ``query`` into a temporary NDJSON file.
+
+    See `Resources.from_resource_graph` for the arguments; ``clock`` and ``seed`` (the backoff
+    jitter) are there for tests.
+    """
     if not 1 <= page_size <= MAX_PAGE_SIZE:
         raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}")
     if subscriptions is not None and management_groups is not None:
@@ -493,8 +499,7 @@ def read_resource_graph(
         for page in reader.rows():
             if page:
                 out.file.write(
-                    "\n".join(json.dumps(r, separators=(",", ":")) for r in page).encode()
-                    + b"\n"
+                    "\n".join(json.dumps(r, separators=(",", ":")) for r in page).encode() + b"\n"
                 )
                 reader.progress.resources += len(page)
                 reader.progress.last_id = page[-1]["id"]
