@@ -76,6 +76,7 @@ class Seen:
     token: str | None
     status: int
     early: bool  # arrived before the time the server last told the client to wait for
+    remaining: int = -1  # the quota the reply announced
 
 
 class FakeResourceGraph:
@@ -297,6 +298,7 @@ def _handler(state: FakeResourceGraph) -> type[BaseHTTPRequestHandler]:
                     status, out = state.page(body)
                     headers = quota
                 seen.status = status
+                seen.remaining = int(headers.get("x-ms-user-quota-remaining", -1))
             if fault is not None and fault.kind == "slow":
                 time.sleep(fault.delay)
             if fault is not None and fault.kind == "drop" and status == 200:
