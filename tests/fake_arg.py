@@ -82,15 +82,11 @@ class Seen:
 class FakeResourceGraph:
     """The server state: the tenant, the quota, the fault schedule and the request log."""
 
-    def __init__(self, lines: list[bytes], token: str) -> None:
-        rows = []
-        for line in lines:
-            doc = json.loads(line)
-            sub = doc.get("subscriptionId") or doc["id"].split("/")[2]
-            rows.append((doc["id"], sub.lower(), line))
-        rows.sort(key=lambda r: r[0])
+    def __init__(self, rows: list[tuple[str, str, bytes]], token: str) -> None:
+        """``rows``: (resource id, subscription id, the row's JSON text) in any order."""
+        rows = sorted(rows, key=lambda r: r[0])
         self.ids = [r[0] for r in rows]
-        self.subs = [r[1] for r in rows]
+        self.subs = [r[1].lower() for r in rows]
         self.lines = [r[2] for r in rows]
         self.all_subscriptions = sorted(set(self.subs))
         self.token = token
