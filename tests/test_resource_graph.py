@@ -21,12 +21,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
 trustme = pytest.importorskip("trustme", reason="trustme (test extra) makes the fake's TLS cert")
 pytest.importorskip("azure.mgmt.resourcegraph", reason="the azure extra is not installed")
 
 import azsecmap  # noqa: E402
 from azsecmap import _core  # noqa: E402
+from azsecmap.cli import app  # noqa: E402
 from azsecmap.resource_graph import (  # noqa: E402
     DEFAULT_QUERY,
     ResourceGraphError,
@@ -538,3 +540,24 @@ def test_header_values_parse() -> None:
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412470.0) == 10
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412490.0) == 0
     assert parse_retry_after("whenever") is None
+
+
+# -- the command line -------------------------------------------------------------------------
+
+
+def test_cli_without_credentials_exits_2_and_writes_nothing(
+    server: Server, fake: FakeResourceGraph, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # DefaultAzureCredential limited to the environment, with no secrets in it: no token
+    for name in ("AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_CLIENT_SECRET", "AZURE_USERNAME"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AZURE_TOKEN_CREDENTIALS", "EnvironmentCredential")
+    out = tmp_path / "tenant.ndjson"
+    result = CliRunner().invoke(
+        app,
+        ["resource-graph", "--out", str(out), "--endpoint", server.endpoint, "--no-progress"],
+    )
+    assert result.exit_code == 2, result.output
+    assert "cannot get a token" in result.output
+    assert not out.exists()
+    assert fake.requests == []  # nothing was sent without a token

@@ -216,7 +216,11 @@ class _Reader:
 
     # -- one request ----------------------------------------------------------------------
     def _send(self, scope: tuple[str, list[str]], query: str, token: str | None) -> _Reply:
-        from azure.core.exceptions import DecodeError, HttpResponseError
+        from azure.core.exceptions import (
+            ClientAuthenticationError,
+            DecodeError,
+            HttpResponseError,
+        )
         from azure.mgmt.resourcegraph.models import QueryRequest, QueryRequestOptions
 
         kind, names = scope
@@ -245,16 +249,17 @@ class _Reader:
             return reply
         except DecodeError:
             raise  # a body cut short or garbled: the caller retries it like a broken connection
+        except ClientAuthenticationError as exc:
+            if exc.response is not None and exc.status_code:
+                return _reply_of(exc)
+            # the credential could not get a token; its first line says which and why
+            first = str(exc.message or exc).strip().splitlines()
+            why = first[0] if first else type(exc).__name__
+            raise self._fail(f"cannot get a token: {why}") from None
         except HttpResponseError as exc:
-            resp: Any = exc.response
-            if resp is None or not exc.status_code:
+            if exc.response is None or not exc.status_code:
                 raise
-            body: dict[str, Any] | None = None
-            try:
-                body = json.loads(resp.text())
-            except (ValueError, TypeError):  # not JSON, or the body itself broke
-                body = None
-            return _Reply(int(exc.status_code), dict(resp.headers), body)
+            return _reply_of(exc)
 
     def _quota(self, headers: dict[str, str]) -> float | None:
         lower = {k.lower(): v for k, v in headers.items()}
@@ -383,6 +388,17 @@ class _Reader:
                 if body.get("resultTruncated") in (True, "true", "True"):
                     raise self._fail("the service truncated the result and gave no skip token")
                 return
+
+
+def _reply_of(exc: Any) -> _Reply:
+    """The status, headers and JSON body (if any) of a failed call's response."""
+    resp = exc.response
+    body: dict[str, Any] | None = None
+    try:
+        body = json.loads(resp.text())
+    except (ValueError, TypeError):  # not JSON, or the body itself broke
+        body = None
+    return _Reply(int(exc.status_code), dict(resp.headers), body)
 
 
 def _service_message(body: dict[str, Any] | None) -> str:
