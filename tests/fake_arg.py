@@ -101,6 +101,7 @@ class FakeResourceGraph:
         quota: int = 1000,
         window: float = 5.0,
         reset_format: Callable[[float], str] | None = None,
+        extra_headers: dict[str, str] | None = None,
     ) -> None:
         """Clear the log and set the faults (by 1-based request number) and the quota."""
         with self.lock:
@@ -111,6 +112,7 @@ class FakeResourceGraph:
             self.window_start: float | None = None
             self.used = 0
             self.reset_format = reset_format or _timespan
+            self.extra_headers = dict(extra_headers or {})
             self.requests: list[Seen] = []
             self.wait_until = 0.0
             self.expired: set[str] = set()
@@ -125,6 +127,7 @@ class FakeResourceGraph:
             self.used += 1
         left = max(0, self.window_start + self.window - now)
         headers = {
+            **self.extra_headers,
             "x-ms-user-quota-remaining": str(self.quota - self.used),
             "x-ms-user-quota-resets-after": self.reset_format(left),
         }

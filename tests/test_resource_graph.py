@@ -390,6 +390,23 @@ def test_more_subscriptions_than_one_request_allows_are_batched(
     assert res.read_progress is not None and res.read_progress.batches == 3
 
 
+def test_tenant_over_the_subscription_limit_asks_for_explicit_subscriptions(
+    server: Server, fake: FakeResourceGraph, tls: dict[str, str]
+) -> None:
+    fake.reset(extra_headers={"x-ms-tenant-subscription-limit-hit": "true"})
+    with pytest.raises(ResourceGraphError, match=r"pass `subscriptions=`.* read 0 pages"):
+        read(server, tls)
+    assert len(fake.requests) == 1
+
+
+def test_subscriptions_and_management_groups_together_are_refused(
+    server: Server, fake: FakeResourceGraph, tls: dict[str, str]
+) -> None:
+    with pytest.raises(ValueError, match="not both"):
+        read(server, tls, subscriptions=["a"], management_groups=["mg"])
+    assert fake.requests == []
+
+
 def test_the_fake_refuses_over_1000_subscriptions(
     server: Server, fake: FakeResourceGraph, tls: dict[str, str]
 ) -> None:
