@@ -17,9 +17,10 @@ import trustme
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import azsecmap  # noqa: E402
-from azsecmap import _core  # noqa: E402
-from tests.fake_arg import FakeResourceGraph, Server, StaticTokenCredential  # noqa: E402
+from tests.fake_arg import FakeResourceGraph, Server, StaticTokenCredential
+
+import azsecmap
+from azsecmap import _core
 
 TOKEN = "measure-token-0123456789"
 
