@@ -348,6 +348,8 @@ class _Reader:
         token: str | None = None
         query = _query_text(self.query, None)
         rejected_at: str | None = "\0"  # last id at which a token was rejected
+        expected: int | None = None  # totalRecords of the current query's first page
+        received = 0
         while True:
             reply = self.fetch(scope, query, token)
             if reply.status == 400:
@@ -378,6 +380,10 @@ class _Reader:
                 if not isinstance(last, str):
                     raise self._fail("a row has no string `id` (the query must project id)")
                 after = last
+            if token is None:
+                total = body.get("totalRecords")
+                expected, received = (total if isinstance(total, int) else None), 0
+            received += len(data)
             self.progress.pages += 1
             yield page
             if self.on_page is not None:
@@ -387,6 +393,14 @@ class _Reader:
             if not token:
                 if body.get("resultTruncated") in (True, "true", "True"):
                     raise self._fail("the service truncated the result and gave no skip token")
+                if expected is not None and received != expected:
+                    # resources created or deleted while paging; the read is still consistent
+                    log.warning(
+                        "resource graph announced %d rows and sent %d (the tenant changed "
+                        "during the read)",
+                        expected,
+                        received,
+                    )
                 return
 
 
