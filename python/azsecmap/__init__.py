@@ -27,6 +27,7 @@ from .evaluation import Evaluation, EvaluationStream, evaluate, evaluate_batches
 from .exemptions import Exemption, Exemptions
 from .outputs import read_results, write_results
 from .policy import Decision, Policy, PolicyPack, evaluate_policy
+from .resource_graph import ResourceGraphError, RetryBudget
 from .resources import LoadError, Resources
 from .scan import ScanOutcome, run_scan
 
@@ -47,7 +48,9 @@ __all__ = [
     "PolicyError",
     "PolicyPack",
     "ResourceError",
+    "ResourceGraphError",
     "Resources",
+    "RetryBudget",
     "ScanOutcome",
     "__version__",
     "diff_results",

@@ -8,15 +8,20 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from . import _core
 from .errors import ResourceError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from azure.core.credentials import TokenCredential
+
+    from .resource_graph import ReadProgress, RetryBudget
 
 __all__ = ["LoadError", "Resources"]
 
@@ -41,7 +46,7 @@ class Resources:
     (1, [2])
     """
 
-    __slots__ = ("_identity", "_kind", "_source", "origin")
+    __slots__ = ("_identity", "_keepalive", "_kind", "_source", "origin", "read_progress")
 
     _source: str | bytes | tuple[int, int]
 
@@ -50,6 +55,8 @@ class Resources:
         self._source = source
         self.origin = origin
         self._identity: tuple[list[str], list[str], list[LoadError]] | None = None
+        self._keepalive: object = None  # owns a temporary source file, removed with this object
+        self.read_progress: ReadProgress | None = None
 
     @classmethod
     def from_ndjson(cls, path: str | os.PathLike[str]) -> Resources:
@@ -60,6 +67,67 @@ class Resources:
     def from_json(cls, path: str | os.PathLike[str]) -> Resources:
         """Resources from a JSON array, or a Resource Graph page ``{"data": [...]}``."""
         return cls("json", _existing(path), os.fspath(path))
+
+    @classmethod
+    def from_resource_graph(
+        cls,
+        credential: TokenCredential | None = None,
+        subscriptions: Iterable[str] | None = None,
+        management_groups: Iterable[str] | None = None,
+        query: str | None = None,
+        endpoint: str | None = None,
+        *,
+        page_size: int = 1000,
+        progress: bool = False,
+        retry: RetryBudget | None = None,
+        sleep: Callable[[float], None] | None = None,
+        **client_kwargs: Any,
+    ) -> Resources:
+        """Every resource a Resource Graph query returns, read page by page.
+
+        Args:
+            credential: an azure-core ``TokenCredential``; ``DefaultAzureCredential()`` if None.
+            subscriptions: subscription ids to read (batched 1,000 per request); the whole
+                tenant the credential can see if both this and ``management_groups`` are None.
+            management_groups: management group names to read instead of subscriptions.
+            query: a KQL query returning an ``id`` column, without its own ``order by``; the
+                default reads every field policies use (`azsecmap.resource_graph.DEFAULT_QUERY`).
+            endpoint: the ARM endpoint (default ``https://management.azure.com``); the token
+                scope follows it unless ``credential_scopes`` is given.
+            page_size: rows per page (at most 1,000).
+            progress: show a progress bar (resources and pages so far) on the terminal.
+            retry: the retry budget (`azsecmap.resource_graph.RetryBudget`).
+            sleep: how to wait (``time.sleep``); tests pass a recorder.
+            **client_kwargs: passed to ``ResourceGraphClient`` (e.g. ``connection_verify``,
+                ``read_timeout``, ``proxies``). azure-core's own retries are off
+                (``retry_total=0``) unless given here: then both retry, azure-core inside.
+
+        Pages are appended to a temporary NDJSON file that this object owns and removes when it
+        is collected. ``read_progress`` records pages, retries, resumptions and every wait.
+
+        Raises:
+            ResourceGraphError: (a `ResourceError`) when a fault outlasts the retry budget or the
+                service refuses the request; the message says how far the read got.
+        """
+        from .resource_graph import read_resource_graph
+
+        extra: dict[str, Any] = {} if sleep is None else {"sleep": sleep}
+        out, read = read_resource_graph(
+            credential,
+            list(subscriptions) if subscriptions is not None else None,
+            list(management_groups) if management_groups is not None else None,
+            query,
+            endpoint,
+            page_size=page_size,
+            progress=progress,
+            retry=retry,
+            **extra,
+            **client_kwargs,
+        )
+        res = cls("ndjson", out.path, f"<resource graph: {read.resources} resources>")
+        res._keepalive = out
+        res.read_progress = read
+        return res
 
     @classmethod
     def sample(cls, n: int, seed: int = 0) -> Resources:

@@ -10,6 +10,7 @@ from .exit_codes import ExitCode
 from .frameworks import frameworks_app, map_control
 from .graph import crosswalk, graph_app
 from .policy import policy_app
+from .resource_graph import resource_graph
 from .results import diff, report
 from .sample import sample
 from .scan import scan
@@ -33,6 +34,7 @@ app.add_typer(frameworks_app, name="frameworks")
 app.command("map")(map_control)
 app.command("crosswalk")(crosswalk)
 app.add_typer(graph_app, name="graph")
+app.command("resource-graph")(resource_graph)
 
 
 @app.callback()
