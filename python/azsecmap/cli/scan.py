@@ -37,6 +37,11 @@ def fail(message: str) -> typer.Exit:
     return typer.Exit(ExitCode.INPUT_ERROR)
 
 
+def _amount(x: float) -> str:
+    """A count as an integer; a weighted sum (the secure score's) with one decimal."""
+    return f"{x:,.0f}" if float(x).is_integer() else f"{x:,.1f}"
+
+
 def scores_table(scores: list[FrameworkScores]) -> Table:
     """Per framework, the four scores with numerators and denominators."""
     t = Table(title="Framework scores")
@@ -49,7 +54,7 @@ def scores_table(scores: list[FrameworkScores]) -> Table:
         cells = []
         for s in fs.scores:
             pct = "n/a" if s.value is None else f"{100 * s.value:.1f}%"
-            cells.append(f"{pct} ({s.numerator:g}/{s.denominator:g})")
+            cells.append(f"{pct} ({_amount(s.numerator)}/{_amount(s.denominator)})")
         t.add_row(escape(fs.framework), *cells, str(fs.controls.height))
     return t
 
