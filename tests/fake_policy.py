@@ -143,7 +143,8 @@ class FakePolicy:
             found_def = self.definitions.get(path.lower())
             if found_def is None:
                 return 404, _error(
-                    "PolicyDefinitionNotFound", f"The policy definition '{path}' could not be found."
+                    "PolicyDefinitionNotFound",
+                    f"The policy definition '{path}' could not be found.",
                 )
             return 200, found_def
         return 404, _error("NotFound", "No such path.")
@@ -202,7 +203,9 @@ def policy_handler(
             host = f"https://{self.headers.get('Host')}"
             if fault is not None and fault.kind == "status":
                 seen.status = fault.status
-                self._reply(fault.status, _error("Injected", f"Injected {fault.status}."), fault.headers)
+                self._reply(
+                    fault.status, _error("Injected", f"Injected {fault.status}."), fault.headers
+                )
                 return
             status, body = state.answer(parts.path, query, host)
             seen.status = status

@@ -188,9 +188,11 @@ def estate() -> FakePolicy:
             f"{S1}/resourceGroups/rg-other", "other-rg", f"{AUTHZ}/policyDefinitions/{HTTPS}"
         ),
         _assignment(
-            S2, "s2-only", f"{AUTHZ}/policyDefinitions/{TYPES}",
+            S2,
+            "s2-only",
+            f"{AUTHZ}/policyDefinitions/{TYPES}",
             values={"listOfResourceTypesAllowed": ["Microsoft.Web/sites"]},
-        ),  # fmt: skip
+        ),
         _assignment(
             f"{S2}/resourceGroups/rg-broken",
             "broken",
@@ -200,9 +202,12 @@ def estate() -> FakePolicy:
     ids = {a["name"]: a["id"] for a in assignments}
     exemptions = [
         _exemption(
-            f"{S1}/resourceGroups/rg-legacy", "legacy-https", ids["baseline"], "Waiver",
+            f"{S1}/resourceGroups/rg-legacy",
+            "legacy-https",
+            ids["baseline"],
+            "Waiver",
             ["storage-https"],
-        ),  # fmt: skip
+        ),
         _exemption(
             f"{S1}/resourceGroups/rg-app/providers/Microsoft.Compute/virtualMachines/vm1",
             "vm1-tag",
@@ -376,9 +381,10 @@ def test_pack_holds_exactly_the_assigned_policies_with_their_values(
     assert https.assigned is not None and https.assigned.reference_id == "storage-https"
     assert https.assigned.definition_id == f"{AUTHZ}/policyDefinitions/{HTTPS}"
     assert https.source == https.assigned.definition_id
-    assert https.display_name == _builtin("Storage/Storage_AuditForHTTPSEnabled_Audit.json")[
-        "properties"
-    ]["displayName"]
+    assert (
+        https.display_name
+        == _builtin("Storage/Storage_AuditForHTTPSEnabled_Audit.json")["properties"]["displayName"]
+    )
     # exemptions below S1 for an assignment that was not read cannot match: reported skipped
     assert [n.rsplit("/", 1)[-1] for n, _ in pack.exemptions.skipped] == ["other-waiver"]
     assert {e.name.rsplit("/", 1)[-1] for e in pack.exemptions} == {"legacy-https", "vm1-tag"}
@@ -479,7 +485,9 @@ def test_faults_beyond_the_budget_raise_a_clear_error(
     server: Server, fake: FakePolicy, tls: dict[str, str]
 ) -> None:
     fake.reset(
-        fault_when=lambda n, path, q: Fault("status", 503) if "/policySetDefinitions/" in path else None
+        fault_when=lambda n, path, q: (
+            Fault("status", 503) if "/policySetDefinitions/" in path else None
+        )
     )
     with pytest.raises(azsecmap.PolicyError) as info:
         read(server, tls)
@@ -563,7 +571,10 @@ def test_cli_scan_reads_resource_graph_and_assignments(
     server: Server, fake: FakePolicy, tls: dict[str, str], tmp_path: Path
 ) -> None:
     out = tmp_path / "results.csv"
-    obj = {"credential": StaticTokenCredential(TOKEN), "client_kwargs": {"connection_verify": tls["ca"]}}
+    obj = {
+        "credential": StaticTokenCredential(TOKEN),
+        "client_kwargs": {"connection_verify": tls["ca"]},
+    }
     args = [
         "scan", "--resource-graph", "--subscription", S1.split("/")[2],
         "--subscription", S2.split("/")[2], "--assignments", S1,
@@ -578,7 +589,9 @@ def test_cli_scan_reads_resource_graph_and_assignments(
         for rid, pid, state in written.select("resource_id", "policy_id", "state").iter_rows()
     }
     assert got == {k: v[0] for k, v in EXPECTED.items()}
-    assert server.state.requests and all(r.query.startswith(DEFAULT_QUERY) for r in server.state.requests)
+    assert server.state.requests and all(
+        r.query.startswith(DEFAULT_QUERY) for r in server.state.requests
+    )
     assert TOKEN not in result.output
 
     failing = CliRunner().invoke(app, [*args, "--fail-on", "non_compliant"], obj=obj)

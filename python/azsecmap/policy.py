@@ -86,9 +86,7 @@ class Assignment:
         management group a subscription is in.
         """
         rid = resource_id.lower()
-        if self.scope.lower().startswith("/subscriptions/") and not _at_or_below(
-            rid, self.scope
-        ):
+        if self.scope.lower().startswith("/subscriptions/") and not _at_or_below(rid, self.scope):
             return False
         return not any(_at_or_below(rid, n) for n in self.not_scopes)
 
