@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -562,6 +563,8 @@ def test_no_token_in_logs_errors_or_output(
     assert "policyAssignments" in caplog.text
     assert TOKEN not in written and TOKEN[-12:] not in written
     assert "Bearer" not in written
+    # the header itself, in any dump style (the URLs do say Microsoft.Authorization)
+    assert not re.search(r"""['"]?authorization['"]?\s*[:=]""", written, re.IGNORECASE)
 
 
 # -- the CLI -----------------------------------------------------------------------------
