@@ -543,6 +543,29 @@ def test_evaluate_uses_the_assigned_values_scopes_and_exemptions(
     assert tag["appstore", "owner-tag:require-tag"] == ("non_compliant", "audit")
 
 
+def test_scan_scores_assigned_policies_by_their_definitions_controls(
+    server: Server, fake: FakePolicy, tls: dict[str, str]
+) -> None:
+    pack = read(server, tls, descendants=True)
+    catalog = azsecmap.Catalog.builtin(include_user=False)
+    linked = catalog.controls_of(HTTPS)
+    assert "MCSB_v1:DP-3" in linked  # the built-in's own edge, from Microsoft's initiative
+    outcome = azsecmap.run_scan(
+        pack,
+        azsecmap.Resources.from_records(RESOURCES),
+        catalog,
+        ["MCSB_v1"],
+        exemptions=pack.exemptions,
+    )
+    dp3 = (
+        outcome.scores[0].controls.filter(pl.col("control_id") == "MCSB_v1:DP-3").row(0, named=True)
+    )
+    # appstore and otherstore fail storage-https (Deny); oldstore is exempt from it, and
+    # otherstore is exempt from other-rg's copy: the worst state per resource counts
+    assert (dp3["state"], dp3["non_compliant"], dp3["exempt"]) == ("non_compliant", 2, 1)
+    assert {"baseline:storage-https", f"other-rg:{HTTPS}"} <= set(dp3["policies"])
+
+
 def test_no_token_in_logs_errors_or_output(
     server: Server,
     fake: FakePolicy,
