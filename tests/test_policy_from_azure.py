@@ -541,6 +541,10 @@ def test_evaluate_uses_the_assigned_values_scopes_and_exemptions(
     )
     tag = {k: v for k, v in _states(wider).items() if k[1] == "owner-tag:require-tag"}
     assert tag["appstore", "owner-tag:require-tag"] == ("non_compliant", "audit")
+    # one policy on one resource is bound with its assigned values too
+    vm1 = next(r for r in RESOURCES if r["name"] == "vm1")
+    decision = pack["owner-tag:require-tag"].evaluate(vm1)
+    assert decision.effect == "audit" and "tags[costCenter]" in decision.reasons[0]
 
 
 def test_scan_scores_assigned_policies_by_their_definitions_controls(

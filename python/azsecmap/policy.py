@@ -202,6 +202,8 @@ class Policy:
                 "/properties/mode",
                 self.source,
             )
+        if self.assigned is not None:  # the assigned values, then the caller's on top
+            parameters = {**self.assigned.parameters, **(parameters or {})}
         bound = self._bind(parameters)
         text, rfile = to_json_text(resource, ResourceError, "resource")
         options: dict[str, Any] = dict(context or {})
