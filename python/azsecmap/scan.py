@@ -6,7 +6,7 @@ The library half of ``azsecmap scan``; the command only parses options and rende
 >>> outcome = run_scan(azsecmap.PolicyPack.builtin(), azsecmap.Resources.sample(300, seed=2),
 ...                    azsecmap.Catalog.builtin(include_user=False), ["MCSB_v1"])
 >>> outcome.evaluation.resource_count, [s.name for s in outcome.scores[0].scores]
-(300, ['azure', 'strict', 'coverage', 'secure'])
+(300, ['azure', 'strict', 'coverage', 'secure_score'])
 """
 
 from __future__ import annotations
