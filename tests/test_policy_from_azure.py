@@ -34,8 +34,6 @@ from .fake_policy import FakePolicy, policy_handler  # noqa: E402
 
 BUILTINS = Path(__file__).resolve().parents[2] / "shared" / "data" / "azure-policy"
 if not BUILTINS.is_dir():  # pragma: no cover - depends on the checkout
-    BUILTINS = Path("/work/shared/data/azure-policy")
-if not BUILTINS.is_dir():  # pragma: no cover
     pytest.skip(
         "shared/data/azure-policy (Microsoft's built-in definitions) is absent: the fake's "
         "initiative is built from them",
@@ -535,6 +533,19 @@ def test_evaluate_uses_the_assigned_values_scopes_and_exemptions(
         & pl.col("resource_id").cast(pl.String).str.ends_with("legacystore")
     )
     assert outside["state"].cast(pl.String).to_list() == ["not_applicable"]
+    # Assignment.covers, the per-id form of the same rule, agrees on every pair
+    by_id = {p.id: p.assigned.assignment for p in pack if p.assigned is not None}
+    for rid, pid, state in full.results.select(
+        pl.col("resource_id").cast(pl.String),
+        pl.col("policy_id").cast(pl.String),
+        pl.col("state").cast(pl.String),
+    ).iter_rows():
+        if not by_id[pid].covers(rid):
+            assert state == "not_applicable", (rid, pid)
+    ids = {r["name"]: r["id"] for r in RESOURCES}
+    assert all(by_id[pid].covers(ids[name]) for name, pid in EXPECTED)
+    assert not by_id[f"rg-locations:{LOCATIONS}"].covers(ids["legacystore"])  # its notScope
+    assert not by_id["owner-tag:require-tag"].covers(ids["site1"])  # another subscription
     # a caller's per-policy values still win over the assigned ones
     wider = azsecmap.evaluate(
         pack, res, {"owner-tag:require-tag": {"tagName": "missing"}}, exemptions=pack.exemptions
