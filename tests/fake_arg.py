@@ -231,7 +231,7 @@ def _expired() -> dict[str, Any]:
     }
 
 
-def _handler(state: FakeResourceGraph) -> type[BaseHTTPRequestHandler]:
+def handler_for(state: FakeResourceGraph) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
@@ -337,9 +337,16 @@ def http_date(seconds_from_now: float) -> str:
 class Server:
     """The fake running on 127.0.0.1 over TLS in a background thread."""
 
-    def __init__(self, state: FakeResourceGraph, cert_chain: str, key: str) -> None:
+    def __init__(
+        self,
+        state: FakeResourceGraph,
+        cert_chain: str,
+        key: str,
+        handler: type[BaseHTTPRequestHandler] | None = None,
+    ) -> None:
+        """``handler``: the request handler class (default: the Resource Graph one)."""
         self.state = state
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler or handler_for(state))
         self.httpd.daemon_threads = True
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(cert_chain, key)

@@ -26,12 +26,14 @@ from .errors import (
 from .evaluation import Evaluation, EvaluationStream, evaluate, evaluate_batches
 from .exemptions import Exemption, Exemptions
 from .outputs import read_results, write_results
-from .policy import Decision, Policy, PolicyPack, evaluate_policy
+from .policy import AssignedPolicy, Assignment, Decision, Policy, PolicyPack, evaluate_policy
 from .resource_graph import ResourceGraphError, RetryBudget
 from .resources import LoadError, Resources
 from .scan import ScanOutcome, run_scan
 
 __all__ = [
+    "AssignedPolicy",
+    "Assignment",
     "AzsecmapError",
     "Catalog",
     "CatalogError",

@@ -13,15 +13,22 @@ import polars as pl
 
 from . import _core
 from .errors import AzsecmapError, PolicyError, ResourceError
-from .exemptions import EXPIRED_SCHEMA, Exemptions, apply_exemptions
-from .policy import PolicyPack
+from .exemptions import EXPIRED_SCHEMA, Exemptions, _distinct, apply_exemptions
+from .policy import Assignment, PolicyPack
 from .resources import LoadError, Resources
 from .scoring import score_frame, summary_frame
 
 if TYPE_CHECKING:
     from .catalog import Catalog
 
-__all__ = ["STATES", "Evaluation", "EvaluationStream", "evaluate", "evaluate_batches"]
+__all__ = [
+    "STATES",
+    "Evaluation",
+    "EvaluationStream",
+    "apply_assignment_scopes",
+    "evaluate",
+    "evaluate_batches",
+]
 
 STATES = ("compliant", "non_compliant", "not_applicable", "unknown", "exempt", "error")
 
@@ -207,20 +214,26 @@ def evaluate(
         pack: the policies.
         resources: the resources; loaded here through the pack's projection.
         parameters: values by parameter name, given to every policy that declares it; a key
-            equal to a policy id with an object value sets that policy's own values.
+            equal to a policy id with an object value sets that policy's own values. Policies
+            from `PolicyPack.from_azure` are bound with their assigned values
+            (`Policy.assigned`), which a per-policy object given here overrides key by key.
         include_not_applicable: also emit ``not_applicable`` rows (every pair appears).
         only_failing: keep only rows that are not ``compliant``/``not_applicable``.
         reasons: explain non-compliant rows (costs a second pass over those pairs).
         now: the clock behind ``utcNow()`` (RFC 3339).
         context: ``resourceGroup``/``subscription``/``requestContext``/``policy`` overrides.
         exemptions: applied to the results (:meth:`Evaluation.with_exemptions`), with `now`
-            as the clock for their expiry.
+            as the clock for their expiry (for a pack read from Azure: ``pack.exemptions``).
+
+    Rows of an assigned policy for resources outside its assignment's scope, or in one of its
+    ``notScopes``, are left out (:func:`apply_assignment_scopes`).
 
     Ctrl-C interrupts the evaluation with ``KeyboardInterrupt``.
     """
     params_text, options_text = _encode(
-        parameters, include_not_applicable, only_failing, reasons, now, context
-    )
+        _with_assigned(pack, parameters), include_not_applicable, only_failing, reasons, now,
+        context,
+    )  # fmt: skip
     kind, source = resources._core_source()
     try:
         table, load_errors, policy_errors, count = _core.evaluate(
@@ -229,7 +242,7 @@ def evaluate(
     except ResourceError as exc:
         raise exc.with_file(resources.origin) from None
     ev = Evaluation(
-        results=pl.DataFrame(table),
+        results=apply_assignment_scopes(pl.DataFrame(table), pack, include_not_applicable),
         load_errors=[LoadError(line, msg) for line, msg in load_errors],
         policy_errors=list(policy_errors),
         resource_count=count,
@@ -285,6 +298,7 @@ class EvaluationStream:
         self.policy_errors: list[tuple[str, str]] = []
         self.resource_count = 0
         self.expired_exemptions = pl.DataFrame(schema=EXPIRED_SCHEMA)
+        self._scoped: tuple[PolicyPack, bool] | None = None
 
     def __iter__(self) -> Iterator[pl.DataFrame]:
         # one clock for every block, so an exemption cannot expire halfway through a run
@@ -293,6 +307,8 @@ class EvaluationStream:
         try:
             for table in self._inner:
                 frame = pl.DataFrame(table)
+                if self._scoped is not None:
+                    frame = apply_assignment_scopes(frame, *self._scoped)
                 if self._exemptions is not None:
                     frame, gone = apply_exemptions(frame, self._exemptions, clock)
                     expired.append(gone)
@@ -339,10 +355,88 @@ def evaluate_batches(
     (True, 2000)
     """
     params_text, options_text = _encode(
-        parameters, include_not_applicable, only_failing, reasons, now, context
-    )
+        _with_assigned(pack, parameters), include_not_applicable, only_failing, reasons, now,
+        context,
+    )  # fmt: skip
     kind, source = resources._core_source()
     inner = _core.evaluate_stream_start(
         [p._inner for p in pack], params_text, kind, source, options_text
     )
-    return EvaluationStream(inner, resources.origin, exemptions, now)
+    stream = EvaluationStream(inner, resources.origin, exemptions, now)
+    if pack.assignments:
+        stream._scoped = (pack, include_not_applicable)
+    return stream
+
+
+def _with_assigned(
+    pack: PolicyPack, parameters: Mapping[str, Any] | None
+) -> Mapping[str, Any] | None:
+    """The caller's parameters plus each assigned policy's values under its id.
+
+    Assigned values go under the policy id, so they win over pack-level names; the caller's
+    own per-policy object (same id) wins over the assigned values, key by key.
+    """
+    assigned = {p.id: p.assigned.parameters for p in pack if p.assigned is not None}
+    if not assigned:
+        return parameters
+    out: dict[str, Any] = dict(parameters or {})
+    for pid, values in assigned.items():
+        own = out.get(pid)
+        out[pid] = {**values, **own} if isinstance(own, Mapping) else dict(values)
+    return out
+
+
+def apply_assignment_scopes(
+    results: pl.DataFrame, pack: PolicyPack, include_not_applicable: bool = False
+) -> pl.DataFrame:
+    """Leave out the rows of assigned policies whose resource the assignment does not cover.
+
+    A row is outside when its resource is not at or below the assignment's subscription or
+    resource-group scope, or is at or below one of its ``notScopes`` (Azure does not evaluate
+    it). Such rows are dropped, or become ``not_applicable`` with `include_not_applicable`.
+    Policies without an assignment, and management-group scopes, are left alone.
+    """
+    by_assignment: dict[str, tuple[Assignment, list[str]]] = {}
+    for p in pack:
+        if p.assigned is not None:
+            a = p.assigned.assignment
+            by_assignment.setdefault(a.id.lower(), (a, []))[1].append(p.id.lower())
+    rules = [
+        (a, ids)
+        for a, ids in by_assignment.values()
+        if a.not_scopes or a.scope.lower().startswith("/subscriptions/")
+    ]
+    if not rules or results.height == 0:
+        return results
+    res = _distinct(results, "resource_id", "_res", "_rid")
+    pol = _distinct(results, "policy_id", "_pol", "_pid")
+    rid = pl.col("_rid")
+
+    def under(scope: str) -> pl.Expr:
+        scope = scope.lower().rstrip("/")
+        return (rid == scope) | rid.str.starts_with(scope + "/")
+
+    outside: pl.Expr = pl.lit(False)
+    for a, ids in rules:
+        inside = under(a.scope) if a.scope.lower().startswith("/subscriptions/") else pl.lit(True)
+        for n in a.not_scopes:
+            inside = inside & ~under(n)
+        codes_r = res.filter(~inside)["_res"].implode()
+        codes_p = pol.filter(pl.col("_pid").is_in(ids))["_pol"].implode()
+        outside = outside | (pl.col("_res").is_in(codes_r) & pl.col("_pol").is_in(codes_p))
+    keyed = results.with_columns(
+        pl.col("resource_id").to_physical().alias("_res"),
+        pl.col("policy_id").to_physical().alias("_pol"),
+    ).with_columns(outside.alias("_out"))
+    if include_not_applicable:
+        dtype = results.schema["state"]
+        keyed = keyed.with_columns(
+            pl.when(pl.col("_out"))
+            .then(pl.lit("not_applicable"))
+            .otherwise(pl.col("state").cast(pl.String))
+            .cast(dtype)
+            .alias("state")
+        )
+    else:
+        keyed = keyed.filter(~pl.col("_out"))
+    return keyed.drop("_res", "_pol", "_out")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Union
+from typing import TYPE_CHECKING, Any, Union
 
 import polars as pl
 
@@ -15,7 +15,13 @@ from . import _core
 from ._source import JsonSource, read_text, to_json_text
 from .errors import AzsecmapError, PolicyError, ResourceError
 
-__all__ = ["Decision", "Policy", "PolicyPack", "evaluate_policy"]
+if TYPE_CHECKING:  # pragma: no cover
+    from azure.core.credentials import TokenCredential
+
+    from .exemptions import Exemptions
+    from .resource_graph import RetryBudget
+
+__all__ = ["AssignedPolicy", "Assignment", "Decision", "Policy", "PolicyPack", "evaluate_policy"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -47,6 +53,68 @@ class Decision:
     warnings: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Assignment:
+    """An Azure Policy assignment, as `PolicyPack.from_azure` read it.
+
+    Attributes:
+        id: the assignment's resource id.
+        name: its ``name`` (the last segment of ``id``).
+        scope: where it is assigned (``/subscriptions/<id>``, ``.../resourceGroups/<rg>`` or
+            ``/providers/Microsoft.Management/managementGroups/<mg>``).
+        definition_id: the policy definition or initiative (policy set) it assigns.
+        parameters: its parameter values by name (the ``value`` of each entry).
+        not_scopes: scopes excluded from it; resources at or below them are not evaluated.
+        enforcement_mode: ``Default`` or ``DoNotEnforce`` (recorded; compliance is evaluated
+            either way, as Azure does).
+        display_name: its display name, if any.
+    """
+
+    id: str
+    name: str
+    scope: str
+    definition_id: str
+    parameters: dict[str, Any] = field(default_factory=dict)
+    not_scopes: tuple[str, ...] = ()
+    enforcement_mode: str = "Default"
+    display_name: str | None = None
+
+    def covers(self, resource_id: str) -> bool:
+        """True when the assignment applies to ``resource_id`` (in its scope, in no notScope).
+
+        A management-group scope covers every resource: resource ids do not tell which
+        management group a subscription is in.
+        """
+        rid = resource_id.lower()
+        if self.scope.lower().startswith("/subscriptions/") and not _at_or_below(rid, self.scope):
+            return False
+        return not any(_at_or_below(rid, n) for n in self.not_scopes)
+
+
+def _at_or_below(resource_id: str, scope: str) -> bool:
+    scope = scope.lower().rstrip("/")
+    return resource_id == scope or resource_id.startswith(scope + "/")
+
+
+@dataclass(frozen=True)
+class AssignedPolicy:
+    """Ties a pack policy to the assignment that put it there.
+
+    Attributes:
+        assignment: the assignment.
+        definition_id: the policy definition evaluated.
+        reference_id: its ``policyDefinitionReferenceId`` in the assigned initiative; None when
+            the assignment assigns the definition itself.
+        parameters: the values the policy is evaluated with: the assignment's own values, or
+            for an initiative member the initiative's member parameters resolved against them.
+    """
+
+    assignment: Assignment
+    definition_id: str
+    reference_id: str | None
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+
 class Policy:
     """One compiled policy definition.
 
@@ -56,18 +124,22 @@ class Policy:
     ('web', 'All', 'audit')
     """
 
-    __slots__ = ("_default_bound", "_inner", "metadata", "source")
+    __slots__ = ("_default_bound", "_inner", "assigned", "metadata", "source")
 
     def __init__(
         self,
         inner: _core.Policy,
         source: str | None = None,
         metadata: Mapping[str, Any] | None = None,
+        assigned: AssignedPolicy | None = None,
     ) -> None:
         self._inner = inner
         self.source = source
         #: the definition's ``properties.metadata`` object (empty when it has none)
         self.metadata: dict[str, Any] = dict(metadata or {})
+        #: the assignment this policy came from (`PolicyPack.from_azure`), else None; its
+        #: ``parameters`` are used by `evaluate` unless the caller overrides them
+        self.assigned = assigned
         self._default_bound: _core.BoundPolicy | None = None
 
     @classmethod
@@ -130,6 +202,8 @@ class Policy:
                 "/properties/mode",
                 self.source,
             )
+        if self.assigned is not None:  # the assigned values, then the caller's on top
+            parameters = {**self.assigned.parameters, **(parameters or {})}
         bound = self._bind(parameters)
         text, rfile = to_json_text(resource, ResourceError, "resource")
         options: dict[str, Any] = dict(context or {})
@@ -239,9 +313,77 @@ class PolicyPack:
     ``skip_invalid=True``: then they are collected in :attr:`errors` and the rest load.
     """
 
-    def __init__(self, policies: Iterable[Policy], errors: Iterable[AzsecmapError] = ()) -> None:
+    def __init__(
+        self,
+        policies: Iterable[Policy],
+        errors: Iterable[AzsecmapError] = (),
+        *,
+        assignments: Iterable[Assignment] = (),
+        exemptions: Exemptions | None = None,
+    ) -> None:
         self._policies = list(policies)
         self.errors: list[AzsecmapError] = list(errors)
+        #: the assignments the pack was read from (`from_azure`), else empty
+        self.assignments: list[Assignment] = list(assignments)
+        #: the exemptions at the scope (`from_azure`), for ``evaluate(..., exemptions=)``
+        self.exemptions: Exemptions | None = exemptions
+
+    @classmethod
+    def from_azure(
+        cls,
+        credential: TokenCredential | None = None,
+        scope: str = "",
+        endpoint: str | None = None,
+        *,
+        descendants: bool = False,
+        retry: RetryBudget | None = None,
+        sleep: Callable[[float], None] | None = None,
+        workers: int = 8,
+        **client_kwargs: Any,
+    ) -> PolicyPack:
+        """The policies assigned at an Azure scope, as Azure would evaluate them there.
+
+        Reads, through the real ``azure-mgmt-resource-policy`` client, the assignments at
+        ``scope`` and inherited into it (``$filter=atScope()``), each assignment's definition or
+        initiative (built-in, subscription or management-group custom; each fetched once, in
+        parallel) and, for initiatives, every member definition; and the exemptions at and
+        below the scope. Every pack policy has the id ``<assignment name>:<reference id>``
+        (initiative members) or ``<assignment name>:<definition name>`` and carries its
+        :class:`AssignedPolicy` (`Policy.assigned`): `evaluate` binds it with the assigned
+        values and leaves out resources outside the assignment's scope or in its notScopes.
+
+        Args:
+            credential: an azure-core ``TokenCredential``; ``DefaultAzureCredential()`` if None.
+            scope: ``/subscriptions/<id>``, ``/subscriptions/<id>/resourceGroups/<rg>`` or
+                ``/providers/Microsoft.Management/managementGroups/<mg>``.
+            endpoint: the ARM endpoint (default ``https://management.azure.com``).
+            descendants: also read the assignments below the scope (no ``$filter``), as for a
+                scan of every resource in it.
+            retry: the retry budget for each request (429, 5xx, dropped connections).
+            sleep: how to wait (``time.sleep``); tests pass a recorder.
+            workers: threads fetching definitions.
+            **client_kwargs: passed to ``PolicyClient`` (e.g. ``connection_verify``).
+
+        The exemptions are in :attr:`exemptions` (matched to the pack's policy ids); apply
+        them with ``evaluate(pack, resources, exemptions=pack.exemptions)``.
+
+        Raises:
+            PolicyError: an assignment names a definition that does not exist or cannot be
+                compiled (the message names the assignment), or a request failed beyond the
+                retry budget.
+        """
+        from .policy_azure import read_assigned_pack
+
+        return read_assigned_pack(
+            credential,
+            scope,
+            endpoint,
+            descendants=descendants,
+            retry=retry,
+            sleep=sleep,
+            workers=workers,
+            client_kwargs=client_kwargs,
+        )
 
     @classmethod
     def from_files(cls, paths: Iterable[PathLike], *, skip_invalid: bool = False) -> PolicyPack:

@@ -58,7 +58,7 @@ DEFAULT_QUERY = (
 """Every field a policy reads, from ``resources`` plus subscriptions and resource groups."""
 
 _ORDER = " | order by id asc"
-_TRANSIENT_STATUS = frozenset({408, 500, 502, 503, 504})
+TRANSIENT_STATUS = frozenset({408, 500, 502, 503, 504})
 
 
 class ResourceGraphError(ResourceError):
@@ -313,7 +313,7 @@ class _Reader:
                     if wait is None:
                         wait = reset_s
                     why, kind = "throttled (HTTP 429)", "retry-after"
-                elif reply.status in _TRANSIENT_STATUS:
+                elif reply.status in TRANSIENT_STATUS:
                     ra = {k.lower(): v for k, v in reply.headers.items()}.get("retry-after")
                     wait = parse_retry_after(ra) if ra else None
                     why, kind = f"HTTP {reply.status}", "retry-after"
@@ -435,10 +435,29 @@ def make_client(
             "reading from Resource Graph needs `azure-mgmt-resourcegraph` and `azure-identity` "
             "(pip install 'azsecmap[azure]')"
         ) from None
-    if credential is None:
-        from azure.identity import DefaultAzureCredential
+    client = ResourceGraphClient(
+        default_credential(credential), **arm_client_kwargs(endpoint, client_kwargs)
+    )
+    _skip_object_walk(client)
+    return client
 
-        credential = DefaultAzureCredential()
+
+def default_credential(credential: TokenCredential | None) -> TokenCredential:
+    """``credential``, or azure-identity's `DefaultAzureCredential` when it is None."""
+    if credential is not None:
+        return credential
+    from azure.identity import DefaultAzureCredential
+
+    return DefaultAzureCredential()
+
+
+def arm_client_kwargs(endpoint: str | None, client_kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Keyword arguments for an ARM management client, shared by every azsecmap reader.
+
+    azure-core's own retries are off (``retry_total=0``: the reader decides), ``endpoint``
+    becomes ``base_url`` and the token scope, and both logging policies are replaced by ones
+    that never see the authorization header. ``client_kwargs`` win over all of these.
+    """
     kwargs = dict(client_kwargs)
     kwargs.setdefault("retry_total", 0)
     if endpoint is not None:
@@ -450,9 +469,7 @@ def make_client(
 
     kwargs.setdefault("http_logging_policy", _hide_authorization(ARMHttpLoggingPolicy)(**kwargs))
     kwargs.setdefault("logging_policy", _hide_authorization(NetworkTraceLoggingPolicy)(**kwargs))
-    client = ResourceGraphClient(credential, **kwargs)
-    _skip_object_walk(client)
-    return client
+    return kwargs
 
 
 def _skip_object_walk(client: Any) -> None:

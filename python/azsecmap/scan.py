@@ -15,6 +15,7 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -31,6 +32,7 @@ __all__ = [
     "DEFAULT_FRAMEWORKS",
     "FAIL_ORDER",
     "ScanOutcome",
+    "assigned_controls",
     "load_resources",
     "rows_at_or_worse",
     "run_scan",
@@ -62,6 +64,30 @@ def load_resources(path: str | os.PathLike[str]) -> Resources:
     if name.endswith((".ndjson", ".jsonl")):
         return Resources.from_ndjson(path)
     return Resources.from_json(path)
+
+
+def assigned_controls(pack: PolicyPack, catalog: Catalog) -> dict[str, dict[str, Any]]:
+    """For each assigned policy (id ``<assignment>:<reference>``), the controls the catalog
+    links to its definition (by the definition's name, a GUID for built-ins), in the shape
+    `Catalog.with_policy_controls` takes. Empty for a pack not read from Azure."""
+    assigned = [p for p in pack if p.assigned is not None]
+    if not assigned:
+        return {}
+    linked: dict[str, list[str]] = {}
+    for e in catalog.node_link()["edges"]:
+        if e["kind"] == "satisfies":
+            linked.setdefault(e["u"], []).append(e["v"])
+    out: dict[str, dict[str, Any]] = {}
+    for p in assigned:
+        definition = p.assigned.definition_id if p.assigned is not None else ""
+        controls = linked.get(f"policy:{definition.rstrip('/').rsplit('/', 1)[-1]}")
+        if controls:
+            out[p.id] = {
+                "controls": sorted(controls),
+                "effect": p.default_effect,
+                "source": p.source,
+            }
+    return out
 
 
 def rows_at_or_worse(results: pl.DataFrame, state: str) -> int:
@@ -110,7 +136,8 @@ def run_scan(
             expired_exemptions=stream.expired_exemptions,
         )
     info = policy_info(pack, catalog)
-    # The controls our own rules declare count as evidence next to the initiatives' edges.
-    scored_with = catalog.with_pack(pack)
+    # The controls our own rules declare count as evidence next to the initiatives' edges, and
+    # an assigned policy (`PolicyPack.from_azure`) gives evidence where its definition does.
+    scored_with = catalog.with_pack(pack).with_policy_controls(assigned_controls(pack, catalog))
     scores = [framework_scores(ev, scored_with, fw) for fw in frameworks]
     return ScanOutcome(ev, scores, info)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import polars as pl
 import typer
@@ -80,7 +80,19 @@ def failing_table(outcome: ScanOutcome, top: int = 10) -> Table:
     return t
 
 
+def _azure_inputs(ctx: typer.Context) -> tuple[Any, dict[str, Any]]:
+    """The credential and client options for live reads.
+
+    Normally ``(None, {})``: the readers use `DefaultAzureCredential`. A program that runs the
+    CLI in-process (our tests, an embedding tool) may pass ``obj={"credential": ...,
+    "client_kwargs": {...}}`` to Click; there is no option or environment variable for it.
+    """
+    obj = ctx.obj if isinstance(ctx.obj, dict) else {}
+    return obj.get("credential"), dict(obj.get("client_kwargs") or {})
+
+
 def scan(
+    ctx: typer.Context,
     resources: Annotated[
         Path | None,
         typer.Option("--resources", "-r", help="Resources file: NDJSON (.ndjson) or JSON."),
@@ -120,6 +132,38 @@ def scan(
         typer.Option("--fail-on", help="Exit 1 when any result is in this state or worse."),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    resource_graph: Annotated[
+        bool,
+        typer.Option(
+            "--resource-graph", help="Read the resources from Azure Resource Graph (live)."
+        ),
+    ] = False,
+    subscription: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--subscription", "-s", help="With --resource-graph: subscription id (repeatable)."
+        ),
+    ] = None,
+    management_group: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--management-group",
+            "-m",
+            help="With --resource-graph: management group name (repeatable).",
+        ),
+    ] = None,
+    assignments: Annotated[
+        str | None,
+        typer.Option(
+            "--assignments",
+            help="With --resource-graph: evaluate the policies assigned at this scope "
+            "(and below it) instead of a pack, with their exemptions.",
+        ),
+    ] = None,
+    endpoint: Annotated[
+        str | None,
+        typer.Option(help="ARM endpoint for live reads (default https://management.azure.com)."),
+    ] = None,
 ) -> None:
     """Evaluate resources against a policy pack and score compliance frameworks.
 
@@ -130,9 +174,24 @@ def scan(
     Example:
 
         azsecmap scan -r tenant.ndjson -f PCI_DSS_v4.0.1 -o results.parquet --fail-on non_compliant
+
+    Live: ``--resource-graph [-s SUB ...] [--assignments /subscriptions/SUB]`` reads the
+    resources from Resource Graph and, with --assignments, evaluates what is assigned at (and
+    below) that scope with its exemptions, signed in with DefaultAzureCredential.
     """
-    if resources is not None and sample is not None:
-        raise fail("give --resources or --sample, not both")
+    if sum(x is not None for x in (resources, sample)) + resource_graph > 1:
+        raise fail("give one of --resources, --sample and --resource-graph, not both")
+    if not resource_graph:
+        for name, given in (
+            ("--subscription", subscription),
+            ("--management-group", management_group),
+            ("--assignments", assignments),
+            ("--endpoint", endpoint),
+        ):
+            if given:
+                raise fail(f"{name} reads live from Azure: add --resource-graph")
+    if assignments is not None and policies is not None:
+        raise fail("give --policies or --assignments, not both")
     if out is not None:
         try:
             fmt = format_for(out, fmt)
@@ -140,16 +199,34 @@ def scan(
             raise fail(str(exc)) from None
     frameworks = list(framework or DEFAULT_FRAMEWORKS)
     con = Console(highlight=False, soft_wrap=True)
+    credential, client_kwargs = _azure_inputs(ctx)
     try:
-        res = (
-            load_resources(resources)
-            if resources is not None
-            else Resources.sample(sample or DEFAULT_SAMPLE)
-        )
-        pack = PolicyPack.from_dir(policies) if policies is not None else PolicyPack.builtin()
+        if resource_graph:
+            res = Resources.from_resource_graph(
+                credential,
+                subscription or None,
+                management_group or None,
+                endpoint=endpoint,
+                progress=not quiet,
+                **client_kwargs,
+            )
+        elif resources is not None:
+            res = load_resources(resources)
+        else:
+            res = Resources.sample(sample or DEFAULT_SAMPLE)
+        if assignments is not None:
+            pack = PolicyPack.from_azure(
+                credential, assignments, endpoint, descendants=True, **client_kwargs
+            )
+        elif policies is not None:
+            pack = PolicyPack.from_dir(policies)
+        else:
+            pack = PolicyPack.builtin()
         if policies is not None and len(pack) == 0:
             raise fail(f"no policy definitions (*.json) in {policies}")
         ex = Exemptions.load(exemptions) if exemptions is not None else None
+        if pack.exemptions is not None:
+            ex = pack.exemptions if ex is None else pack.exemptions + ex
         catalog = Catalog.builtin()
         known = set(catalog.frameworks()["framework"].to_list())
         unknown = [f for f in frameworks if f not in known]
@@ -179,7 +256,7 @@ def scan(
                 )
 
             outcome = run_scan_library(pack, res, catalog, frameworks, exemptions=ex, on_batch=tick)
-    except AzsecmapError as exc:
+    except (AzsecmapError, ValueError) as exc:
         raise fail(str(exc)) from None
     ev = outcome.evaluation
     con.print(
