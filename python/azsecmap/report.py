@@ -357,14 +357,17 @@ def render(
         '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
         "style-src 'unsafe-inline'; img-src data:\">",
         f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>",
-        f"<header><h1>{_e(title)}</h1><p>{resources:,} resources, {results.height:,} results "
+        f"<header><h1>{_e(title)}</h1><p>{resources:,} resources with results, "
+        f"{results.height:,} results "
         f"({_e(total_rows)}) · generated {when}</p></header><main>",
     ]
     parts.append(
-        '<section><h2>Scores</h2><p class="muted">Azure-style counts exempt, unknown and '
-        "manual controls as compliant; strict does not count unknown or manual; coverage is the "
-        "share of controls with evidence; secure score weighs each control by healthy / "
-        f"(healthy + unhealthy) resources.</p>{overview}</section>"
+        '<section><h2>Scores</h2><p class="muted">Azure-style: controls compliant, exempt or '
+        "unknown over controls with evidence (controls with no automated policy or no applicable "
+        "resource are left out, as Azure does); strict: compliant controls over every control; "
+        "coverage: controls with evidence over every control; secure score: each scored control "
+        "earns healthy / (healthy + unhealthy) resources, averaged over those controls.</p>"
+        f"{overview}</section>"
     )
     parts.extend(_framework_section(fs) for fs in scored)
     policy_chart = _bar_chart(
