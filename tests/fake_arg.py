@@ -201,6 +201,35 @@ class _RawRows(list):  # type: ignore[type-arg]
     """Rows kept as the JSON text they were loaded from, spliced into the reply unparsed."""
 
 
+def issue_tls(directory: Any) -> dict[str, str]:
+    """A throw-away CA and a certificate for 127.0.0.1 written under `directory`: the CA file
+    for the client (`connection_verify`), the chain and key for the server."""
+    import trustme  # the test extra; imported here so this module loads without it
+
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1")
+    paths = {k: str(directory / f"{k}.pem") for k in ("ca", "chain", "key")}
+    ca.cert_pem.write_to_path(paths["ca"])
+    cert.private_key_pem.write_to_path(paths["key"])
+    with open(paths["chain"], "wb") as f:
+        for blob in cert.cert_chain_pems:
+            f.write(blob.bytes())
+    return paths
+
+
+def send_json(
+    handler: BaseHTTPRequestHandler, status: int, payload: bytes, headers: dict[str, str]
+) -> None:
+    """Write one JSON reply with its length and any extra headers."""
+    handler.send_response(status)
+    handler.send_header("Content-Type", "application/json; charset=utf-8")
+    handler.send_header("Content-Length", str(len(payload)))
+    for k, v in headers.items():
+        handler.send_header(k, v)
+    handler.end_headers()
+    handler.wfile.write(payload)
+
+
 def encode(body: dict[str, Any]) -> bytes:
     """The JSON reply, with `_RawRows` spliced in as they are."""
     data = body.get("data")
@@ -239,14 +268,7 @@ def handler_for(state: FakeResourceGraph) -> type[BaseHTTPRequestHandler]:
             pass  # keep the test output clean
 
         def _send(self, status: int, body: dict[str, Any], headers: dict[str, str]) -> None:
-            payload = encode(body)
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-            self.send_header("Content-Length", str(len(payload)))
-            for k, v in headers.items():
-                self.send_header(k, v)
-            self.end_headers()
-            self.wfile.write(payload)
+            send_json(self, status, encode(body), headers)
 
         def do_POST(self) -> None:
             now = time.monotonic()

@@ -30,7 +30,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
-from .fake_arg import FakeResourceGraph, Fault, handler_for
+from .fake_arg import FakeResourceGraph, Fault, handler_for, send_json
 
 _AUTHZ = "/providers/microsoft.authorization/"
 _LIST = re.compile(
@@ -174,14 +174,7 @@ def policy_handler(
             pass
 
         def _reply(self, status: int, body: Any, headers: dict[str, str]) -> None:
-            payload = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-            self.send_header("Content-Length", str(len(payload)))
-            for k, v in headers.items():
-                self.send_header(k, v)
-            self.end_headers()
-            self.wfile.write(payload)
+            send_json(self, status, json.dumps(body).encode(), headers)
 
         def do_GET(self) -> None:
             now = time.monotonic()

@@ -22,15 +22,15 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
-trustme = pytest.importorskip("trustme", reason="trustme (test extra) makes the fake's TLS cert")
+pytest.importorskip("trustme", reason="trustme (test extra) makes the fake's TLS cert")
 pytest.importorskip("azure.mgmt.resource.policy", reason="the azure extra is not installed")
 
-import azsecmap  # noqa: E402
-from azsecmap.cli import app  # noqa: E402
-from azsecmap.resource_graph import DEFAULT_QUERY, RetryBudget  # noqa: E402
+import azsecmap
+from azsecmap.cli import app
+from azsecmap.resource_graph import DEFAULT_QUERY, RetryBudget
 
-from .fake_arg import FakeResourceGraph, Fault, Server, StaticTokenCredential  # noqa: E402
-from .fake_policy import FakePolicy, policy_handler  # noqa: E402
+from .fake_arg import FakeResourceGraph, Fault, Server, StaticTokenCredential, issue_tls
+from .fake_policy import FakePolicy, policy_handler
 
 BUILTINS = Path(__file__).resolve().parents[2] / "shared" / "data" / "azure-policy"
 if not BUILTINS.is_dir():  # pragma: no cover - depends on the checkout
@@ -282,15 +282,7 @@ EXPECTED = {
 
 @pytest.fixture(scope="module")
 def tls(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    ca = trustme.CA()
-    cert = ca.issue_cert("127.0.0.1")
-    d = tmp_path_factory.mktemp("tls-policy")
-    ca.cert_pem.write_to_path(str(d / "ca.pem"))
-    cert.private_key_pem.write_to_path(str(d / "key.pem"))
-    with open(d / "chain.pem", "wb") as f:
-        for blob in cert.cert_chain_pems:
-            f.write(blob.bytes())
-    return {"ca": str(d / "ca.pem"), "chain": str(d / "chain.pem"), "key": str(d / "key.pem")}
+    return issue_tls(tmp_path_factory.mktemp("tls-policy"))
 
 
 @pytest.fixture(scope="module")

@@ -23,13 +23,13 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-trustme = pytest.importorskip("trustme", reason="trustme (test extra) makes the fake's TLS cert")
+pytest.importorskip("trustme", reason="trustme (test extra) makes the fake's TLS cert")
 pytest.importorskip("azure.mgmt.resourcegraph", reason="the azure extra is not installed")
 
-import azsecmap  # noqa: E402
-from azsecmap import _core  # noqa: E402
-from azsecmap.cli import app  # noqa: E402
-from azsecmap.resource_graph import (  # noqa: E402
+import azsecmap
+from azsecmap import _core
+from azsecmap.cli import app
+from azsecmap.resource_graph import (
     DEFAULT_QUERY,
     ResourceGraphError,
     RetryBudget,
@@ -37,12 +37,13 @@ from azsecmap.resource_graph import (  # noqa: E402
     parse_timespan,
 )
 
-from .fake_arg import (  # noqa: E402
+from .fake_arg import (
     FakeResourceGraph,
     Fault,
     Server,
     StaticTokenCredential,
     http_date,
+    issue_tls,
 )
 
 TOKEN = "eyJ0eXAiOiJKV1QiLCJhbGciOiJub25lIn0.fake-arg-secret-7c1e9d"
@@ -80,15 +81,7 @@ def tenant(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[str, str, byt
 
 @pytest.fixture(scope="session")
 def tls(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    ca = trustme.CA()
-    cert = ca.issue_cert("127.0.0.1")
-    d = tmp_path_factory.mktemp("tls")
-    ca.cert_pem.write_to_path(str(d / "ca.pem"))
-    cert.private_key_pem.write_to_path(str(d / "key.pem"))
-    with open(d / "chain.pem", "wb") as f:
-        for blob in cert.cert_chain_pems:
-            f.write(blob.bytes())
-    return {"ca": str(d / "ca.pem"), "chain": str(d / "chain.pem"), "key": str(d / "key.pem")}
+    return issue_tls(tmp_path_factory.mktemp("tls"))
 
 
 @pytest.fixture(scope="session")
