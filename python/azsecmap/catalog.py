@@ -264,12 +264,9 @@ class Catalog:
         [...], "effect", "version", "source"}`` (all but ``controls`` optional), as
         :func:`azsecmap.outputs.policy_info` stores them with results. Unknown controls raise
         :class:`CatalogError` naming the policy (and ``source`` as the file)."""
-        known = {
-            f"{fw['id']}:{c['id']}"
-            for fw in self.document().get("frameworks", [])
-            for c in fw.get("controls", [])
-        }
-        linked = {(e["u"], e["v"]) for e in self.node_link()["edges"] if e["kind"] == "satisfies"}
+        graph = self.node_link()
+        known = {n["id"] for n in graph["nodes"] if n["kind"] == "control"}
+        linked = {(e["u"], e["v"]) for e in graph["edges"] if e["kind"] == "satisfies"}
         policies: list[dict[str, Any]] = []
         satisfies: list[dict[str, Any]] = []
         for policy_id, entry in sorted(declared.items()):
