@@ -154,6 +154,45 @@ def test_batch_agrees_with_single_pair_on_every_pair(
     assert counts.get("non_compliant", 0) > 50 and counts.get("compliant", 0) > 50
 
 
+def test_rule_pack_states_and_reasons_match_the_single_pair_path(
+    tenant: tuple[Path, list[dict[str, Any]]],
+) -> None:
+    """The default rule pack on the sample: the batch shortcuts (applicability settled by the
+    type index, reasons formatted from borrowed trace steps) change no state and no reason."""
+    path, docs = tenant
+    docs = docs[:900]
+    sample = path.parent / "first-900.ndjson"
+    sample.write_text("".join(json.dumps(d) + "\n" for d in docs))
+    pack = azsecmap.PolicyPack.builtin()
+    ev = azsecmap.evaluate(pack, azsecmap.Resources.from_ndjson(sample))
+    rows = {
+        (r, p): (s, why)
+        for r, p, s, why in ev.results.select(
+            pl.col("resource_id").cast(str),
+            pl.col("policy_id").cast(str),
+            pl.col("state").cast(str),
+            "reason",
+        ).iter_rows()
+    }
+    compared = explained = 0
+    for policy in pack:
+        if policy.default_effect in ("auditifnotexists", "deployifnotexists", "manual"):
+            continue
+        for doc in docs:
+            d = policy.evaluate(doc)
+            state, why = rows.get((doc["id"], policy.id), ("not_applicable", None))
+            assert (state == "non_compliant") == d.matched, (doc["id"], policy.id, state)
+            if not d.applicable:
+                assert state == "not_applicable", (doc["id"], policy.id, state)
+            if d.matched:
+                texts = [x["text"] for x in d.details if x["subject"].lower() != "type"]
+                texts = texts or [x["text"] for x in d.details]
+                assert why == "; ".join(texts[:3]), (doc["id"], policy.id)
+                explained += 1
+            compared += 1
+    assert compared > 50_000 and explained > 200, (compared, explained)
+
+
 def test_results_schema_and_categoricals(tenant: tuple[Path, list[dict[str, Any]]]) -> None:
     path, _ = tenant
     pack = azsecmap.PolicyPack([azsecmap.Policy.from_json(r) for r in RULES])

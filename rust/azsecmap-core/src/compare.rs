@@ -181,11 +181,39 @@ pub fn compare_order(a: &Value, b: &Value) -> Result<Ordering, String> {
 /// A short rendering of a value for messages: compact JSON cut at 80 characters. Serialising
 /// stops early, so a huge value costs no more than a small one.
 pub fn brief(v: &Value) -> String {
-    const LIMIT: usize = 80;
+    Brief(v).to_string()
+}
+
+/// [`brief`] as a `Display` value, written straight into the output (no temporary string for
+/// the common short scalars).
+pub struct Brief<'a>(pub &'a Value);
+
+/// Longest rendering kept whole, in characters.
+const BRIEF_LIMIT: usize = 80;
+
+impl std::fmt::Display for Brief<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Value::Null => f.write_str("null"),
+            Value::Bool(b) => write!(f, "{b}"),
+            Value::Number(n) => write!(f, "{n}"),
+            // A string that needs no escaping and fits: quotes around it, as JSON writes it.
+            Value::String(s)
+                if s.len() + 2 <= BRIEF_LIMIT
+                    && !s.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) =>
+            {
+                write!(f, "\"{s}\"")
+            }
+            v => f.write_str(&brief_json(v)),
+        }
+    }
+}
+
+fn brief_json(v: &Value) -> String {
     struct Capped(Vec<u8>);
     impl std::io::Write for Capped {
         fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            if self.0.len() > LIMIT * 4 {
+            if self.0.len() > BRIEF_LIMIT * 4 {
                 return Err(std::io::Error::other("enough"));
             }
             self.0.extend_from_slice(buf);
@@ -198,10 +226,10 @@ pub fn brief(v: &Value) -> String {
     let mut out = Capped(Vec::new());
     let complete = serde_json::to_writer(&mut out, v).is_ok();
     let text = String::from_utf8_lossy(&out.0);
-    if complete && text.chars().count() <= LIMIT {
+    if complete && text.chars().count() <= BRIEF_LIMIT {
         return text.into_owned();
     }
-    let cut: String = text.chars().take(LIMIT - 3).collect();
+    let cut: String = text.chars().take(BRIEF_LIMIT - 3).collect();
     format!("{cut}...")
 }
 
@@ -337,6 +365,34 @@ impl MatchPattern {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn brief_scalars_read_as_compact_json() {
+        // The direct path for short scalars must write what the serialising path writes.
+        let long = "x".repeat(78);
+        let values = [
+            json!(null),
+            json!(true),
+            json!(-3),
+            json!(18446744073709551615u64),
+            json!(0.1),
+            json!(1e300),
+            json!(""),
+            json!("TLS1_2"),
+            json!("é ü 中"),
+            json!("quote \" inside"),
+            json!("back\\slash"),
+            json!("tab\there"),
+            json!(long),
+            json!("x".repeat(79)),
+            json!({"a": [1, 2]}),
+        ];
+        for v in values {
+            assert_eq!(brief(&v), brief_json(&v), "{v}");
+        }
+        assert_eq!(brief(&json!("x".repeat(100))).chars().count(), 80);
+        assert!(brief(&json!("x".repeat(100))).ends_with("..."));
+    }
 
     #[test]
     fn equality_coerces() {

@@ -2,7 +2,6 @@
 //! (Ctrl-C honoured), and hand results to Python as an Arrow table (PyCapsule interface) that
 //! `polars.DataFrame` wraps without copying.
 
-use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -224,7 +223,7 @@ fn stream_source(
     source: &Source,
     options: &BatchOptions,
     cancel: &AtomicBool,
-    on_block: &mut dyn FnMut(&[Value], BatchResults),
+    on_block: &mut (dyn FnMut(&[Value], BatchResults) + Send),
 ) -> StreamOutcome {
     match source {
         Source::Path(p) => std::fs::File::open(p).and_then(|mut f| {
@@ -323,26 +322,27 @@ fn arrow_err(e: arrow_schema::ArrowError) -> PyErr {
 }
 
 /// Dictionary-encode `values(i)` for the keys in `keys_of`, deduplicating the dictionary.
-struct DictBuilder {
-    lookup: HashMap<String, u32>,
-    values: Vec<String>,
+/// Dictionary keys for one string column of a batch; values are borrowed from the documents
+/// and policies for the batch's lifetime and copied once, into the Arrow array.
+struct DictBuilder<'a> {
+    lookup: foldhash::HashMap<&'a str, u32>,
+    values: Vec<&'a str>,
 }
 
-impl DictBuilder {
+impl<'a> DictBuilder<'a> {
     fn new() -> Self {
         Self {
-            lookup: HashMap::new(),
+            lookup: foldhash::HashMap::default(),
             values: Vec::new(),
         }
     }
 
-    fn key(&mut self, value: &str) -> u32 {
-        if let Some(k) = self.lookup.get(value) {
-            return *k;
+    fn key(&mut self, value: &'a str) -> u32 {
+        let next = u32::try_from(self.values.len()).unwrap_or(u32::MAX);
+        let k = *self.lookup.entry(value).or_insert(next);
+        if k == next {
+            self.values.push(value);
         }
-        let k = u32::try_from(self.values.len()).unwrap_or(u32::MAX);
-        self.values.push(value.to_string());
-        self.lookup.insert(value.to_string(), k);
         k
     }
 
@@ -378,12 +378,9 @@ fn to_batch(
     schema: &Arc<Schema>,
 ) -> Result<RecordBatch, arrow_schema::ArrowError> {
     let n = results.len();
-    let str_of = |d: &Value, k: &str| {
-        d.get(k)
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string()
-    };
+    fn str_of<'v>(d: &'v Value, k: &str) -> &'v str {
+        d.get(k).and_then(Value::as_str).unwrap_or_default()
+    }
     let mut ids = DictBuilder::new();
     let mut types = DictBuilder::new();
     let mut id_key: Vec<Option<(u32, u32)>> = vec![None; docs.len()];
@@ -408,7 +405,7 @@ fn to_batch(
             Some(Some(k)) => *k,
             Some(slot) => {
                 let doc = docs.get(r as usize).unwrap_or(&Value::Null);
-                let k = (ids.key(&str_of(doc, "id")), types.key(&str_of(doc, "type")));
+                let k = (ids.key(str_of(doc, "id")), types.key(str_of(doc, "type")));
                 *slot = Some(k);
                 k
             }

@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::error::EvaluationError;
 use crate::field::FieldKind;
 use crate::rule::eval::Evaluator;
-use crate::rule::{Cond, FieldSpec};
+use crate::rule::{Cond, FieldSpec, Operand};
 
 /// Which condition kinds decide applicability for one policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -45,11 +45,15 @@ fn classify(cond: &Cond) -> Option<LeafClass> {
     match cond {
         Cond::Field(fc) => Some(match &fc.field {
             FieldSpec::Resolved(f) if f.kind == FieldKind::Builtin => {
-                match f.text.to_ascii_lowercase().as_str() {
-                    "type" => LeafClass::Type,
-                    "name" | "fullname" => LeafClass::Name,
-                    "kind" => LeafClass::Kind,
-                    _ => LeafClass::Other,
+                let is = |name: &str| f.text.eq_ignore_ascii_case(name);
+                if is("type") {
+                    LeafClass::Type
+                } else if is("name") || is("fullname") {
+                    LeafClass::Name
+                } else if is("kind") {
+                    LeafClass::Kind
+                } else {
+                    LeafClass::Other
                 }
             }
             _ => LeafClass::Other,
@@ -114,6 +118,14 @@ impl Considered {
         }
     }
 
+    /// True when the resource type alone settles applicability for `cond`: only `type`
+    /// conditions count, and each compares with a constant (an expression could read other
+    /// fields of the resource). Then the answer for a type probe holds for every resource of
+    /// that type.
+    pub fn decided_by_type(self, cond: &Cond) -> bool {
+        !self.kind_name && !self.kind_kind && type_leaves_constant(cond)
+    }
+
     fn counts(self, class: LeafClass) -> bool {
         match class {
             LeafClass::Type => self.kind_type,
@@ -121,6 +133,17 @@ impl Considered {
             LeafClass::Kind => self.kind_kind,
             LeafClass::Other => false,
         }
+    }
+}
+
+fn type_leaves_constant(cond: &Cond) -> bool {
+    match cond {
+        Cond::All(cs) | Cond::Any(cs) => cs.iter().all(type_leaves_constant),
+        Cond::Not(c) => type_leaves_constant(c),
+        Cond::Field(fc) if classify(cond) == Some(LeafClass::Type) => {
+            matches!(fc.op.rhs, Operand::Const(_))
+        }
+        _ => true,
     }
 }
 

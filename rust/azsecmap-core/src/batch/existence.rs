@@ -5,7 +5,7 @@
 //! them must meet `existenceCondition`. When the input holds no resource of the related type at
 //! all, the answer is unknown, never a silent "compliant".
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use serde_json::Value;
 

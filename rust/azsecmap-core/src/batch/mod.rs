@@ -8,7 +8,7 @@ pub mod applicability;
 pub mod existence;
 pub mod store;
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use rayon::prelude::*;
@@ -18,7 +18,7 @@ use crate::alias::AliasTable;
 use crate::field::resource_type;
 use crate::policy::BoundPolicy;
 use crate::projection::Projection;
-use crate::rule::eval::{Env, EvalOptions, Evaluator};
+use crate::rule::eval::{Env, EvalOptions, Evaluator, Step};
 use crate::rule::{Cond, CountSource, FieldSpec};
 use applicability::{applies, type_probe, Considered};
 use existence::{Existence, RelatedSet};
@@ -81,7 +81,19 @@ pub struct PackEntry {
     /// The bound policy.
     pub policy: BoundPolicy,
     considered: Considered,
+    /// The resource type alone settles applicability ([`Considered::decided_by_type`]).
+    by_type: bool,
     kind: EffectKind,
+}
+
+/// A policy that can apply to a resource type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Candidate {
+    /// Index in the pack.
+    policy: u32,
+    /// Applicability is already known to hold for every resource of the type, so the
+    /// per-resource applicability walk is skipped.
+    settled: bool,
 }
 
 /// A bound pack ready to evaluate: its policies, and the paths they read.
@@ -130,8 +142,10 @@ impl PreparedPack {
                     _ => projection = Projection::everything(),
                 }
             }
+            let considered = Considered::of(&policy.condition);
             entries.push(PackEntry {
-                considered: Considered::of(&policy.condition),
+                by_type: considered.decided_by_type(&policy.condition),
+                considered,
                 kind,
                 policy,
             });
@@ -144,7 +158,7 @@ impl PreparedPack {
     }
 
     /// The policies that can apply to resources of `resource_type` (pack indices).
-    fn candidates_for(&self, resource_type: &str, options: &EvalOptions) -> Vec<u32> {
+    fn candidates_for(&self, resource_type: &str, options: &EvalOptions) -> Vec<Candidate> {
         let probe = type_probe(resource_type);
         let mut out = Vec::new();
         for (i, e) in self.entries.iter().enumerate() {
@@ -154,11 +168,13 @@ impl PreparedPack {
             let env = env_for(&e.policy, options);
             let ev = Evaluator::new(&env, &probe);
             // Errors here are decided per resource later; keep the policy.
-            let possible =
-                applies(&e.policy.condition, e.considered.type_only(), &ev, true).unwrap_or(true);
-            if possible {
-                if let Ok(i) = u32::try_from(i) {
-                    out.push(i);
+            let probe = applies(&e.policy.condition, e.considered.type_only(), &ev, true);
+            if probe.as_ref().map_or(true, |&b| b) {
+                if let Ok(policy) = u32::try_from(i) {
+                    out.push(Candidate {
+                        policy,
+                        settled: e.by_type && probe.is_ok(),
+                    });
                 }
             }
         }
@@ -312,7 +328,7 @@ pub enum Phase {
 /// Candidate policies per resource type, filled as types are met.
 #[derive(Debug, Default)]
 pub struct TypeIndex {
-    by_type: HashMap<String, Vec<u32>>,
+    by_type: HashMap<String, Vec<Candidate>>,
 }
 
 /// Evaluate `pack` on one block of resources; existence checks look in `related`. Row
@@ -354,12 +370,12 @@ pub fn evaluate_block(
                 let candidates = by_type.get(t).map_or(&[][..], Vec::as_slice);
                 if options.include_not_applicable && phase != Phase::Deferred {
                     for &p in &all {
-                        if !candidates.contains(&p) {
+                        if !candidates.iter().any(|c| c.policy == p) {
                             out.push(r, p, State::NotApplicable, None);
                         }
                     }
                 }
-                for &p in candidates {
+                for &Candidate { policy: p, settled } in candidates {
                     let Some(entry) = pack.entries.get(p as usize) else {
                         continue;
                     };
@@ -369,7 +385,7 @@ pub fn evaluate_block(
                         Phase::Deferred if !existence => continue,
                         _ => {}
                     }
-                    let (state, reason) = decide(entry, doc, t, related, options);
+                    let (state, reason) = decide(entry, settled, doc, t, related, options);
                     let keep = match state {
                         State::NotApplicable => options.include_not_applicable,
                         State::Compliant => !options.only_failing,
@@ -396,9 +412,9 @@ impl TypeIndex {
     pub fn needs_existence(&self, pack: &PreparedPack, doc: &Value) -> bool {
         let t = resource_type(doc).unwrap_or_default();
         self.by_type.get(t).is_some_and(|c| {
-            c.iter().any(|&p| {
+            c.iter().any(|c| {
                 pack.entries
-                    .get(p as usize)
+                    .get(c.policy as usize)
                     .is_some_and(|e| e.kind == EffectKind::Existence)
             })
         })
@@ -408,6 +424,7 @@ impl TypeIndex {
 /// Decide one pair.
 fn decide(
     entry: &PackEntry,
+    settled: bool,
     doc: &Value,
     rtype: &str,
     related: &RelatedSet,
@@ -450,7 +467,12 @@ fn decide(
             Err(e) => Err(e),
         },
         EffectKind::Manual | EffectKind::Plain => {
-            match applies(&policy.condition, entry.considered, &ev, true) {
+            let applicable = if settled {
+                Ok(true)
+            } else {
+                applies(&policy.condition, entry.considered, &ev, true)
+            };
+            match applicable {
                 Ok(false) => return (State::NotApplicable, None),
                 Err(e) => Err(e),
                 Ok(true) if entry.kind == EffectKind::Manual => Ok(manual_state(policy)),
@@ -474,19 +496,24 @@ fn decide(
 }
 
 /// The deciding conditions of a matched pair, as one line (at most three, `type` checks left
-/// out when others decided too).
+/// out when others decided too). The pair is evaluated again with tracing; applicability was
+/// settled by the caller.
 fn explain(policy: &BoundPolicy, doc: &Value, options: &EvalOptions) -> Option<String> {
-    let d = policy.decide(doc, options, true).ok()?;
-    let mut deciding: Vec<&crate::rule::eval::Reason> = d
-        .reasons
-        .iter()
-        .filter(|r| !r.subject.eq_ignore_ascii_case("type"))
-        .collect();
+    let env = env_for(policy, options);
+    let ev = Evaluator::new(&env, doc);
+    let (_, steps) = ev.trace(&policy.condition).ok()?;
+    let mut deciding: Vec<&Step<'_>> = steps.iter().filter(|s| !s.is_type_check()).collect();
     if deciding.is_empty() {
-        deciding = d.reasons.iter().collect();
+        deciding = steps.iter().collect();
     }
-    let texts: Vec<String> = deciding.iter().take(3).map(ToString::to_string).collect();
-    Some(texts.join("; "))
+    let mut text = String::with_capacity(160);
+    for (i, step) in deciding.iter().take(3).enumerate() {
+        if i > 0 {
+            text.push_str("; ");
+        }
+        step.write_to(&mut text, ev.resource_type());
+    }
+    Some(text)
 }
 
 /// A manual policy's state: its `details.defaultState` (effect-manual docs: `Unknown` unless
@@ -536,7 +563,7 @@ pub fn evaluate_stream(
     block_bytes: usize,
     options: &BatchOptions,
     cancel: &AtomicBool,
-    on_block: &mut dyn FnMut(&[Value], BatchResults),
+    on_block: &mut (dyn FnMut(&[Value], BatchResults) + Send),
 ) -> Result<Result<StreamSummary, Cancelled>, std::io::Error> {
     let mut related = RelatedSet::new(&pack.related_types);
     let mut types = TypeIndex::default();
@@ -596,13 +623,19 @@ pub fn evaluate_stream(
         };
         for (block, line) in rx.iter() {
             let prev = pending.take();
-            let (parsed, done) = rayon::join(
+            // Block k is evaluated and handed over (`on_block`, which may be serial work such
+            // as building Arrow arrays) while block k+1 is parsed: rayon lends the idle core
+            // to whichever side still has work.
+            let (parsed, going) = rayon::join(
                 || parse(&block, line),
-                || prev.map(|st| finish_block(st, &mut types, &mut related)),
+                || {
+                    let done = prev.map(|st| finish_block(st, &mut types, &mut related));
+                    handle(done, &types, &mut deferred, &mut summary)
+                },
             );
             // Give the buffer back to the reader; if it has finished, just free it.
             let _ = recycle_tx.send(block);
-            if !handle(done, &types, &mut deferred, &mut summary) {
+            if !going {
                 cancelled = true;
                 break;
             }
@@ -659,7 +692,7 @@ impl<'p> NeededTypes<'p> {
         Self {
             pack,
             options,
-            known: std::sync::RwLock::new(HashMap::new()),
+            known: std::sync::RwLock::new(HashMap::default()),
         }
     }
 
@@ -689,4 +722,77 @@ impl<'p> NeededTypes<'p> {
 /// Free a block of documents on all cores (freeing millions of small trees is not free).
 fn drop_in_parallel(docs: Vec<Value>) {
     docs.into_par_iter().with_min_len(512).for_each(drop);
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+    use super::*;
+    use crate::policy::PolicyDefinition;
+    use serde_json::Map;
+    use std::io::Read;
+
+    fn bound(doc: &Value, name: &str) -> BoundPolicy {
+        PolicyDefinition::from_value(doc, name)
+            .unwrap()
+            .bind(&Map::new())
+            .unwrap()
+    }
+
+    /// A candidate marked `settled` skips the per-resource applicability walk; on real
+    /// resources that walk must then always have said "applies".
+    #[test]
+    fn settled_candidates_always_apply() {
+        let mut policies: Vec<BoundPolicy> = crate::default_pack::default_rules()
+            .iter()
+            .map(|(path, text)| bound(&serde_json::from_str(text).unwrap(), path))
+            .collect();
+        // A type compared with an expression that reads another field: never settled.
+        policies.push(bound(
+            &serde_json::json!({"properties": {"mode": "All", "policyRule": {
+                "if": {"allOf": [
+                    {"field": "type", "notEquals": "[concat(field('kind'), '/x')]"},
+                    {"field": "location", "equals": "westeurope"}]},
+                "then": {"effect": "audit"}}}}),
+            "type-from-expression",
+        ));
+        let pack = PreparedPack::new(policies);
+        let options = EvalOptions::default();
+        let mut text = String::new();
+        crate::sample::SampleReader::new(4000, 11)
+            .read_to_string(&mut text)
+            .unwrap();
+        let (mut settled, mut walked) = (0usize, 0usize);
+        let mut by_type: HashMap<String, Vec<Candidate>> = HashMap::default();
+        for line in text.lines() {
+            let doc: Value = serde_json::from_str(line).unwrap();
+            let t = resource_type(&doc).unwrap_or_default().to_string();
+            let candidates = by_type
+                .entry(t.clone())
+                .or_insert_with(|| pack.candidates_for(&t, &options));
+            for c in candidates.iter() {
+                let entry = &pack.entries[c.policy as usize];
+                if entry.policy.definition.name == "type-from-expression" {
+                    assert!(!c.settled);
+                }
+                if !c.settled {
+                    walked += 1;
+                    continue;
+                }
+                settled += 1;
+                let env = env_for(&entry.policy, &options);
+                let ev = Evaluator::with_type(&env, &doc, Some(&t));
+                let applies = applies(&entry.policy.condition, entry.considered, &ev, true);
+                assert!(
+                    matches!(applies, Ok(true)),
+                    "{} on {t}: {applies:?}",
+                    entry.policy.definition.name
+                );
+            }
+        }
+        assert!(
+            settled > 1000 && walked > 100,
+            "settled {settled}, walked {walked}"
+        );
+    }
 }

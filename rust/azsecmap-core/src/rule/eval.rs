@@ -111,7 +111,70 @@ pub struct Evaluator<'a, 'p> {
     expr_resource: &'a Value,
 }
 
-type Trace<'t> = Option<&'t mut Vec<Reason>>;
+type Trace<'t, 'a> = Option<&'t mut Vec<Step<'a>>>;
+
+/// One evaluated leaf, recorded while tracing. It borrows from the rule and the resource; a
+/// [`Reason`] (owned) is made only for the steps that are shown.
+pub struct Step<'a> {
+    leaf: Leaf<'a>,
+    actual: Option<Cow<'a, Value>>,
+    expected: Cow<'a, Value>,
+    result: bool,
+    negated: bool,
+}
+
+enum Leaf<'a> {
+    /// A `field` condition and the field it read (owned when computed at run time).
+    Field(&'a crate::rule::FieldCond, Cow<'a, FieldRef>),
+    Value(&'a crate::rule::ValueCond),
+    Count(&'a crate::rule::CountCond),
+}
+
+impl<'a> Step<'a> {
+    /// True when the condition reads the resource `type`.
+    pub fn is_type_check(&self) -> bool {
+        matches!(&self.leaf, Leaf::Field(_, f) if f.text.eq_ignore_ascii_case("type"))
+    }
+
+    /// The owned reason, with property paths shown for `resource_type`.
+    pub fn to_reason(&self, resource_type: Option<&str>) -> Reason {
+        let (pointer, subject, path, operator) = match &self.leaf {
+            Leaf::Field(fc, field) => (
+                &fc.pointer,
+                field.text.clone(),
+                Some(if field.full_name {
+                    "fullName".to_string()
+                } else {
+                    field.path_for(resource_type).display()
+                }),
+                fc.op.kind.name(),
+            ),
+            Leaf::Value(vc) => (
+                &vc.pointer,
+                describe_operand(&vc.value),
+                None,
+                vc.op.kind.name(),
+            ),
+            Leaf::Count(cc) => {
+                let subject = match &cc.source {
+                    CountSource::Field(FieldSpec::Resolved(f)) => format!("count of `{}`", f.text),
+                    _ => "count".to_string(),
+                };
+                (&cc.pointer, subject, None, cc.op.kind.name())
+            }
+        };
+        Reason {
+            pointer: pointer.clone(),
+            subject,
+            path,
+            actual: self.actual.as_deref().cloned(),
+            operator,
+            expected: self.expected.as_ref().clone(),
+            result: self.result,
+            negated: self.negated,
+        }
+    }
+}
 
 impl<'a, 'p> Evaluator<'a, 'p> {
     /// An evaluator for `resource`.
@@ -166,19 +229,38 @@ impl<'a, 'p> Evaluator<'a, 'p> {
         reasons: Option<&mut Vec<Reason>>,
     ) -> Result<bool, EvaluationError> {
         let mut frames = Vec::new();
-        self.eval_cond(cond, &mut frames, reasons)
+        let Some(reasons) = reasons else {
+            return self.eval_cond(cond, &mut frames, None);
+        };
+        let mut steps = Vec::new();
+        let matched = self.eval_cond(cond, &mut frames, Some(&mut steps))?;
+        reasons.extend(steps.iter().map(|s| s.to_reason(self.resource_type)));
+        Ok(matched)
+    }
+
+    /// Evaluate `cond` and record the conditions that decided it, borrowed (see [`Step`]).
+    pub fn trace(&self, cond: &'a Cond) -> Result<(bool, Vec<Step<'a>>), EvaluationError> {
+        let mut frames = Vec::new();
+        let mut steps = Vec::new();
+        let matched = self.eval_cond(cond, &mut frames, Some(&mut steps))?;
+        Ok((matched, steps))
+    }
+
+    /// The type this evaluator shows property paths for.
+    pub fn resource_type(&self) -> Option<&'a str> {
+        self.resource_type
     }
 
     fn eval_cond(
         &self,
         cond: &'a Cond,
         frames: &mut Vec<Frame<'a>>,
-        mut trace: Trace<'_>,
+        mut trace: Trace<'_, 'a>,
     ) -> Result<bool, EvaluationError> {
         match cond {
             Cond::All(children) | Cond::Any(children) => {
                 let want = matches!(cond, Cond::Any(_));
-                let mut kept: Vec<Reason> = Vec::new();
+                let mut kept: Vec<Step<'a>> = Vec::new();
                 for c in children {
                     let mut local = trace.as_ref().map(|_| Vec::new());
                     let r = self.eval_cond(c, frames, local.as_mut())?;
@@ -210,12 +292,10 @@ impl<'a, 'p> Evaluator<'a, 'p> {
                 Ok(!r)
             }
             Cond::Field(fc) => {
-                let dynamic;
-                let field = match &fc.field {
-                    FieldSpec::Resolved(f) => f,
+                let field: Cow<'a, FieldRef> = match &fc.field {
+                    FieldSpec::Resolved(f) => Cow::Borrowed(f),
                     FieldSpec::Dynamic(e) => {
-                        dynamic = self.dynamic_field(e, frames, &fc.pointer)?;
-                        &dynamic
+                        Cow::Owned(self.dynamic_field(e, frames, &fc.pointer)?)
                     }
                 };
                 let mut expected = self.operand(&fc.op.rhs, frames, &fc.pointer)?;
@@ -225,7 +305,7 @@ impl<'a, 'p> Evaluator<'a, 'p> {
                     normalize_location_value(expected.to_mut());
                 }
                 let pattern = fc.op.pattern.as_ref();
-                let selected = self.select(field, frames);
+                let selected = self.select(&field, frames);
                 let result = match &selected {
                     Selected::One(v) => apply(fc.op.kind, v.as_deref(), &expected, pattern),
                     Selected::Many(vs) => {
@@ -247,24 +327,17 @@ impl<'a, 'p> Evaluator<'a, 'p> {
                 })?;
                 if let Some(t) = trace {
                     let actual = match selected {
-                        Selected::One(v) => v.map(Cow::into_owned),
-                        Selected::Many(vs) => Some(Value::Array(
+                        Selected::One(v) => v,
+                        Selected::Many(vs) => Some(Cow::Owned(Value::Array(
                             vs.into_iter()
                                 .map(|v| v.map_or(Value::Null, Cow::into_owned))
                                 .collect(),
-                        )),
+                        ))),
                     };
-                    t.push(Reason {
-                        pointer: fc.pointer.clone(),
-                        subject: field.text.clone(),
-                        path: Some(if field.full_name {
-                            "fullName".to_string()
-                        } else {
-                            field.path_for(self.resource_type).display()
-                        }),
+                    t.push(Step {
+                        leaf: Leaf::Field(fc, field),
                         actual,
-                        operator: fc.op.kind.name(),
-                        expected: expected.into_owned(),
+                        expected,
                         result,
                         negated: false,
                     });
@@ -279,13 +352,10 @@ impl<'a, 'p> Evaluator<'a, 'p> {
                         EvaluationError::new(&vc.pointer, format!("value condition: {m}"))
                     })?;
                 if let Some(t) = trace {
-                    t.push(Reason {
-                        pointer: vc.pointer.clone(),
-                        subject: describe_operand(&vc.value),
-                        path: None,
-                        actual: Some(value.into_owned()),
-                        operator: vc.op.kind.name(),
-                        expected: expected.into_owned(),
+                    t.push(Step {
+                        leaf: Leaf::Value(vc),
+                        actual: Some(value),
+                        expected,
                         result,
                         negated: false,
                     });
@@ -299,19 +369,10 @@ impl<'a, 'p> Evaluator<'a, 'p> {
                 let result = apply(cc.op.kind, Some(&actual), &expected, cc.op.pattern.as_ref())
                     .map_err(|m| EvaluationError::new(&cc.pointer, format!("count: {m}")))?;
                 if let Some(t) = trace {
-                    let subject = match &cc.source {
-                        CountSource::Field(FieldSpec::Resolved(f)) => {
-                            format!("count of `{}`", f.text)
-                        }
-                        _ => "count".to_string(),
-                    };
-                    t.push(Reason {
-                        pointer: cc.pointer.clone(),
-                        subject,
-                        path: None,
-                        actual: Some(actual),
-                        operator: cc.op.kind.name(),
-                        expected: expected.into_owned(),
+                    t.push(Step {
+                        leaf: Leaf::Count(cc),
+                        actual: Some(Cow::Owned(actual)),
+                        expected,
                         result,
                         negated: false,
                     });
@@ -696,34 +757,100 @@ impl Scope for ExprScope<'_, '_, '_> {
 }
 
 impl std::fmt::Display for Reason {
-    /// `field `X` (path `p`): actual `v`, equals `e` → false (under not)`.
+    /// `field `X` (path `p`): actual `v`; condition equals `e` is false (inverted by `not`)`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let actual = self.actual.as_ref().map_or_else(
-            || "absent".to_string(),
-            |v| format!("`{}`", crate::compare::brief(v)),
-        );
-        let subject = if self.subject.starts_with("count") || self.subject.starts_with('"') {
-            self.subject.clone()
-        } else if self.path.is_some() {
-            format!("field `{}`", self.subject)
-        } else {
-            format!("value {}", self.subject)
+        ReasonText {
+            subject: &self.subject,
+            path: self.path.as_deref(),
+            actual: self.actual.as_ref(),
+            operator: self.operator,
+            expected: &self.expected,
+            result: self.result,
+            negated: self.negated,
+        }
+        .fmt(f)
+    }
+}
+
+impl Step<'_> {
+    /// Write the step as [`Reason`]'s `Display` would, without making the owned reason.
+    pub fn write_to(&self, out: &mut String, resource_type: Option<&str>) {
+        let (subject, path, operator): (Cow<'_, str>, Option<String>, _) = match &self.leaf {
+            Leaf::Field(fc, field) => (
+                Cow::Borrowed(field.text.as_str()),
+                Some(if field.full_name {
+                    "fullName".to_string()
+                } else {
+                    field.path_for(resource_type).display()
+                }),
+                fc.op.kind.name(),
+            ),
+            Leaf::Value(vc) => (
+                Cow::Owned(describe_operand(&vc.value)),
+                None,
+                vc.op.kind.name(),
+            ),
+            Leaf::Count(cc) => (
+                Cow::Owned(match &cc.source {
+                    CountSource::Field(FieldSpec::Resolved(f)) => format!("count of `{}`", f.text),
+                    _ => "count".to_string(),
+                }),
+                None,
+                cc.op.kind.name(),
+            ),
         };
-        write!(f, "{subject}")?;
-        if let Some(p) = &self.path {
-            if !p.eq_ignore_ascii_case(&self.subject) {
+        let text = ReasonText {
+            subject: &subject,
+            path: path.as_deref(),
+            actual: self.actual.as_deref(),
+            operator,
+            expected: &self.expected,
+            result: self.result,
+            negated: self.negated,
+        };
+        let _ = std::fmt::Write::write_fmt(out, format_args!("{text}"));
+    }
+}
+
+/// The parts of a reason, borrowed, and how they read.
+struct ReasonText<'r> {
+    subject: &'r str,
+    path: Option<&'r str>,
+    actual: Option<&'r Value>,
+    operator: &'static str,
+    expected: &'r Value,
+    result: bool,
+    negated: bool,
+}
+
+impl std::fmt::Display for ReasonText<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use crate::compare::Brief;
+        if self.subject.starts_with("count") || self.subject.starts_with('"') {
+            f.write_str(self.subject)?;
+        } else if self.path.is_some() {
+            write!(f, "field `{}`", self.subject)?;
+        } else {
+            write!(f, "value {}", self.subject)?;
+        }
+        if let Some(p) = self.path {
+            if !p.eq_ignore_ascii_case(self.subject) {
                 write!(f, " (path `{p}`)")?;
             }
         }
+        match self.actual {
+            Some(v) => write!(f, ": actual `{}`", Brief(v))?,
+            None => f.write_str(": actual absent")?,
+        }
         write!(
             f,
-            ": actual {actual}; condition {} `{}` is {}",
+            "; condition {} `{}` is {}",
             self.operator,
-            crate::compare::brief(&self.expected),
+            Brief(self.expected),
             self.result
         )?;
         if self.negated {
-            write!(f, " (inverted by `not`)")?;
+            f.write_str(" (inverted by `not`)")?;
         }
         Ok(())
     }
