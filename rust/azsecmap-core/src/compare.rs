@@ -181,31 +181,32 @@ pub fn compare_order(a: &Value, b: &Value) -> Result<Ordering, String> {
 /// A short rendering of a value for messages: compact JSON cut at 80 characters. Serialising
 /// stops early, so a huge value costs no more than a small one.
 pub fn brief(v: &Value) -> String {
-    Brief(v).to_string()
+    let mut out = String::new();
+    brief_into(&mut out, v);
+    out
 }
-
-/// [`brief`] as a `Display` value, written straight into the output (no temporary string for
-/// the common short scalars).
-pub struct Brief<'a>(pub &'a Value);
 
 /// Longest rendering kept whole, in characters.
 const BRIEF_LIMIT: usize = 80;
 
-impl std::fmt::Display for Brief<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.0 {
-            Value::Null => f.write_str("null"),
-            Value::Bool(b) => write!(f, "{b}"),
-            Value::Number(n) => write!(f, "{n}"),
-            // A string that needs no escaping and fits: quotes around it, as JSON writes it.
-            Value::String(s)
-                if s.len() + 2 <= BRIEF_LIMIT
-                    && !s.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) =>
-            {
-                write!(f, "\"{s}\"")
-            }
-            v => f.write_str(&brief_json(v)),
+/// Append [`brief`]'s rendering to `out` (no temporary string for the common short scalars).
+pub fn brief_into(out: &mut String, v: &Value) {
+    match v {
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => {
+            let _ = std::fmt::Write::write_fmt(out, format_args!("{n}"));
         }
+        // A string that needs no escaping and fits: quotes around it, as JSON writes it.
+        Value::String(s)
+            if s.len() + 2 <= BRIEF_LIMIT
+                && !s.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) =>
+        {
+            out.push('"');
+            out.push_str(s);
+            out.push('"');
+        }
+        v => out.push_str(&brief_json(v)),
     }
 }
 

@@ -506,7 +506,7 @@ fn explain(policy: &BoundPolicy, doc: &Value, options: &EvalOptions) -> Option<S
     if deciding.is_empty() {
         deciding = steps.iter().collect();
     }
-    let mut text = String::with_capacity(160);
+    let mut text = String::with_capacity(384);
     for (i, step) in deciding.iter().take(3).enumerate() {
         if i > 0 {
             text.push_str("; ");

@@ -759,6 +759,7 @@ impl Scope for ExprScope<'_, '_, '_> {
 impl std::fmt::Display for Reason {
     /// `field `X` (path `p`): actual `v`; condition equals `e` is false (inverted by `not`)`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut out = String::new();
         ReasonText {
             subject: &self.subject,
             path: self.path.as_deref(),
@@ -768,12 +769,13 @@ impl std::fmt::Display for Reason {
             result: self.result,
             negated: self.negated,
         }
-        .fmt(f)
+        .render(&mut out);
+        f.write_str(&out)
     }
 }
 
 impl Step<'_> {
-    /// Write the step as [`Reason`]'s `Display` would, without making the owned reason.
+    /// Append the step as [`Reason`]'s `Display` writes it, without making the owned reason.
     pub fn write_to(&self, out: &mut String, resource_type: Option<&str>) {
         let (subject, path, operator): (Cow<'_, str>, Option<String>, _) = match &self.leaf {
             Leaf::Field(fc, field) => (
@@ -799,7 +801,7 @@ impl Step<'_> {
                 cc.op.kind.name(),
             ),
         };
-        let text = ReasonText {
+        ReasonText {
             subject: &subject,
             path: path.as_deref(),
             actual: self.actual.as_deref(),
@@ -807,8 +809,8 @@ impl Step<'_> {
             expected: &self.expected,
             result: self.result,
             negated: self.negated,
-        };
-        let _ = std::fmt::Write::write_fmt(out, format_args!("{text}"));
+        }
+        .render(out);
     }
 }
 
@@ -823,35 +825,46 @@ struct ReasonText<'r> {
     negated: bool,
 }
 
-impl std::fmt::Display for ReasonText<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        use crate::compare::Brief;
+impl ReasonText<'_> {
+    /// Append the text to `out` (plain pushes: this runs once per non-compliant row).
+    fn render(&self, out: &mut String) {
+        use crate::compare::brief_into;
         if self.subject.starts_with("count") || self.subject.starts_with('"') {
-            f.write_str(self.subject)?;
-        } else if self.path.is_some() {
-            write!(f, "field `{}`", self.subject)?;
+            out.push_str(self.subject);
         } else {
-            write!(f, "value {}", self.subject)?;
+            out.push_str(if self.path.is_some() {
+                "field `"
+            } else {
+                "value "
+            });
+            out.push_str(self.subject);
+            if self.path.is_some() {
+                out.push('`');
+            }
         }
         if let Some(p) = self.path {
             if !p.eq_ignore_ascii_case(self.subject) {
-                write!(f, " (path `{p}`)")?;
+                out.push_str(" (path `");
+                out.push_str(p);
+                out.push_str("`)");
             }
         }
         match self.actual {
-            Some(v) => write!(f, ": actual `{}`", Brief(v))?,
-            None => f.write_str(": actual absent")?,
+            Some(v) => {
+                out.push_str(": actual `");
+                brief_into(out, v);
+                out.push('`');
+            }
+            None => out.push_str(": actual absent"),
         }
-        write!(
-            f,
-            "; condition {} `{}` is {}",
-            self.operator,
-            Brief(self.expected),
-            self.result
-        )?;
+        out.push_str("; condition ");
+        out.push_str(self.operator);
+        out.push_str(" `");
+        brief_into(out, self.expected);
+        out.push_str("` is ");
+        out.push_str(if self.result { "true" } else { "false" });
         if self.negated {
-            f.write_str(" (inverted by `not`)")?;
+            out.push_str(" (inverted by `not`)");
         }
-        Ok(())
     }
 }
