@@ -8,7 +8,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use arrow_array::types::{UInt32Type, UInt8Type};
-use arrow_array::{ArrayRef, DictionaryArray, RecordBatch, StringArray, UInt32Array, UInt8Array};
+use arrow_array::{
+    ArrayRef, DictionaryArray, RecordBatch, StringArray, StringViewArray, UInt32Array, UInt8Array,
+};
 use arrow_schema::{DataType, Field, Schema};
 use azsecmap_core::batch::store::ResourceStore;
 use azsecmap_core::batch::{
@@ -366,7 +368,9 @@ fn schema() -> Arc<Schema> {
         Field::new("policy_id", dict_type(DataType::UInt32), false),
         Field::new("state", dict_type(DataType::UInt8), false),
         Field::new("effect", dict_type(DataType::UInt32), false),
-        Field::new("reason", DataType::Utf8, true),
+        // A string view column: Polars keeps strings as views, so it takes this one without
+        // rewriting every reason.
+        Field::new("reason", DataType::Utf8View, true),
     ]))
 }
 
@@ -422,7 +426,7 @@ fn to_batch(
         UInt8Array::from(results.state.iter().map(|s| *s as u8).collect::<Vec<u8>>()),
         Arc::new(StringArray::from(states)),
     )?;
-    let reason = StringArray::from(
+    let reason = StringViewArray::from(
         results
             .reason
             .iter()
