@@ -2,9 +2,12 @@
 //! `scripts/build_alias_table.py` into `frameworks/aliases.tsv.gz` and compiled into the
 //! library, so the wheel needs no data files at run time.
 
-use foldhash::{HashMap, HashSet};
+use std::hash::BuildHasher;
 use std::io::Read;
 use std::sync::OnceLock;
+
+use foldhash::HashSet;
+use hashbrown::HashTable;
 
 static ALIASES_GZ: &[u8] = include_bytes!("../../../frameworks/aliases.tsv.gz");
 
@@ -34,21 +37,39 @@ impl<'s> Iterator for TabIter<'s> {
     }
 }
 
-/// One alias entry: the resource type it belongs to and its default path.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AliasEntry {
+/// One alias entry, borrowed from its table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AliasEntry<'t> {
     /// Resource type the alias belongs to, as written in the table.
-    pub resource_type: String,
+    pub resource_type: &'t str,
     /// The alias name, as written in the table.
-    pub alias: String,
+    pub alias: &'t str,
     /// Default property path, e.g. `properties.supportsHttpsTrafficOnly`.
-    pub path: String,
+    pub path: &'t str,
 }
 
-/// Alias lookups, case-insensitive on the alias name.
+/// A byte range of the table's text.
+#[derive(Debug, Clone, Copy, Default)]
+struct Span(u32, u32);
+
+#[derive(Debug, Clone, Copy)]
+struct Row {
+    resource_type: Span,
+    alias: Span,
+    path: Span,
+    /// The next row with the same alias name (`u32::MAX`: none), in file order.
+    next: u32,
+}
+
+/// Alias lookups, case-insensitive on the alias name. The TSV text is kept once; rows are
+/// spans into it (a table of 78,000 aliases costs its 16 MB of text plus 2 MB of index).
 #[derive(Debug, Default)]
 pub struct AliasTable {
-    by_alias: HashMap<String, Vec<AliasEntry>>,
+    text: String,
+    rows: Vec<Row>,
+    /// `(first row, last row)` of each alias name, hashed on the lower-cased name.
+    by_alias: HashTable<(u32, u32)>,
+    hasher: foldhash::fast::FixedState,
     /// Lower-cased resource types known to the table.
     types: HashSet<String>,
 }
@@ -56,38 +77,87 @@ pub struct AliasTable {
 impl AliasTable {
     /// Build a table from TSV text with a header `resource_type\talias\tpath`.
     pub fn from_tsv(text: &str) -> Self {
-        let mut table = Self::default();
-        // Rows come grouped by type: remember the last one instead of hashing every row's.
-        let mut last_type = "";
-        // memchr-based splitting: the table is 16 MB of text read at start-up.
-        let mut rest = text;
-        let mut header = true;
-        while !rest.is_empty() {
-            let end = memchr::memchr(b'\n', rest.as_bytes()).unwrap_or(rest.len());
-            let (line, tail) = rest.split_at(end);
-            rest = tail.get(1..).unwrap_or("");
-            if std::mem::take(&mut header) {
-                continue;
-            }
-            let line = line.strip_suffix('\r').unwrap_or(line);
-            let mut cols = tab_columns(line);
-            let (Some(t), Some(a), Some(p)) = (cols.next(), cols.next(), cols.next()) else {
-                continue;
+        Self::from_tsv_owned(text.to_owned())
+    }
+
+    fn from_tsv_owned(text: String) -> Self {
+        let mut table = Self {
+            text,
+            ..Self::default()
+        };
+        let mut rows = Vec::new();
+        let mut by_alias: HashTable<(u32, u32)> = HashTable::new();
+        let mut types = HashSet::default();
+        let mut lower = Vec::new();
+        {
+            let text = table.text.as_str();
+            let span = |part: &str| {
+                let start = part.as_ptr() as usize - text.as_ptr() as usize;
+                Some(Span(
+                    u32::try_from(start).ok()?,
+                    u32::try_from(start + part.len()).ok()?,
+                ))
             };
-            if t != last_type {
-                table.types.insert(t.to_ascii_lowercase());
-                last_type = t;
-            }
-            table
-                .by_alias
-                .entry(a.to_ascii_lowercase())
-                .or_default()
-                .push(AliasEntry {
-                    resource_type: t.to_string(),
-                    alias: a.to_string(),
-                    path: p.trim_end().to_string(),
+            // Rows come grouped by type: remember the last one instead of hashing every row's.
+            let mut last_type = "";
+            let mut rest = text;
+            let mut header = true;
+            while !rest.is_empty() {
+                let end = memchr::memchr(b'\n', rest.as_bytes()).unwrap_or(rest.len());
+                let (line, tail) = rest.split_at(end);
+                rest = tail.get(1..).unwrap_or("");
+                if std::mem::take(&mut header) {
+                    continue;
+                }
+                let line = line.strip_suffix('\r').unwrap_or(line);
+                let mut cols = tab_columns(line);
+                let (Some(t), Some(a), Some(p)) = (cols.next(), cols.next(), cols.next()) else {
+                    continue;
+                };
+                let (Some(ts), Some(as_), Some(ps), Ok(index)) = (
+                    span(t),
+                    span(a),
+                    span(p.trim_end()),
+                    u32::try_from(rows.len()),
+                ) else {
+                    continue;
+                };
+                if t != last_type {
+                    types.insert(t.to_ascii_lowercase());
+                    last_type = t;
+                }
+                rows.push(Row {
+                    resource_type: ts,
+                    alias: as_,
+                    path: ps,
+                    next: u32::MAX,
                 });
+                let hash = lower_hash(&table.hasher, a, &mut lower);
+                let same = |&(first, _): &(u32, u32)| {
+                    row_text(text, &rows, first, |r| r.alias).eq_ignore_ascii_case(a)
+                };
+                match by_alias.find_mut(hash, same) {
+                    Some(group) => {
+                        if let Some(last) = rows.get_mut(group.1 as usize) {
+                            last.next = index;
+                        }
+                        group.1 = index;
+                    }
+                    None => {
+                        let hasher = &table.hasher;
+                        let (text_ref, rows_ref) = (text, &rows);
+                        by_alias.insert_unique(hash, (index, index), |&(first, _)| {
+                            let mut buf = Vec::new();
+                            let name = row_text(text_ref, rows_ref, first, |r| r.alias);
+                            lower_hash(hasher, name, &mut buf)
+                        });
+                    }
+                }
+            }
         }
+        table.rows = rows;
+        table.by_alias = by_alias;
+        table.types = types;
         table
     }
 
@@ -95,22 +165,46 @@ impl AliasTable {
     pub fn bundled() -> &'static Self {
         static TABLE: OnceLock<AliasTable> = OnceLock::new();
         TABLE.get_or_init(|| {
-            let mut text = String::new();
+            // gzip's trailer holds the uncompressed size (mod 2^32): size the text once.
+            let size = ALIASES_GZ
+                .len()
+                .checked_sub(4)
+                .and_then(|at| ALIASES_GZ.get(at..))
+                .and_then(|b| <[u8; 4]>::try_from(b).ok())
+                .map_or(0, |b| u32::from_le_bytes(b) as usize);
+            let mut text = String::with_capacity(size);
             let mut decoder = flate2::read::GzDecoder::new(ALIASES_GZ);
             if decoder.read_to_string(&mut text).is_err() {
                 // INVARIANT: the embedded file is produced by our own script and checked by
                 // the `bundled_table_loads` test; an empty table still lets the fallback work.
                 text.clear();
             }
-            Self::from_tsv(&text)
+            Self::from_tsv_owned(text)
         })
     }
 
-    /// All entries for an alias name (several when a namespace-level alias serves several types).
-    pub fn lookup(&self, alias: &str) -> &[AliasEntry] {
-        self.by_alias
-            .get(&alias.to_ascii_lowercase())
-            .map_or(&[], Vec::as_slice)
+    /// All entries for an alias name (several when a namespace-level alias serves several
+    /// types), in table order.
+    pub fn lookup(&self, alias: &str) -> Vec<AliasEntry<'_>> {
+        let mut buf = Vec::new();
+        let hash = lower_hash(&self.hasher, alias, &mut buf);
+        let text = self.text.as_str();
+        let Some(&(first, _)) = self.by_alias.find(hash, |&(first, _)| {
+            row_text(text, &self.rows, first, |r| r.alias).eq_ignore_ascii_case(alias)
+        }) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        let mut at = first;
+        while let Some(row) = self.rows.get(at as usize) {
+            out.push(AliasEntry {
+                resource_type: span_text(text, row.resource_type),
+                alias: span_text(text, row.alias),
+                path: span_text(text, row.path),
+            });
+            at = row.next;
+        }
+        out
     }
 
     /// Number of distinct alias names.
@@ -140,6 +234,24 @@ impl AliasTable {
         }
         Some((resource_type.to_string(), format!("properties.{rest}")))
     }
+}
+
+/// Hash of the ASCII-lower-cased `name` (`buf` is scratch space).
+fn lower_hash(hasher: &foldhash::fast::FixedState, name: &str, buf: &mut Vec<u8>) -> u64 {
+    buf.clear();
+    buf.extend_from_slice(name.as_bytes());
+    buf.make_ascii_lowercase();
+    hasher.hash_one(buf.as_slice())
+}
+
+fn span_text(text: &str, span: Span) -> &str {
+    text.get(span.0 as usize..span.1 as usize)
+        .unwrap_or_default()
+}
+
+fn row_text<'t>(text: &'t str, rows: &[Row], row: u32, part: impl Fn(&Row) -> Span) -> &'t str {
+    rows.get(row as usize)
+        .map_or("", |r| span_text(text, part(r)))
 }
 
 #[cfg(test)]

@@ -99,7 +99,7 @@ impl FieldRef {
         if !entries.is_empty() {
             let mut paths = Vec::with_capacity(entries.len());
             for e in entries {
-                paths.push((e.resource_type.to_ascii_lowercase(), parse(&e.path)?));
+                paths.push((e.resource_type.to_ascii_lowercase(), parse(e.path)?));
             }
             return Ok(Self {
                 text: trimmed.to_string(),

@@ -264,7 +264,7 @@ fn resolve_alias(alias: &str) -> Vec<(String, String)> {
     azsecmap_core::alias::AliasTable::bundled()
         .lookup(alias)
         .iter()
-        .map(|e| (e.resource_type.clone(), e.path.clone()))
+        .map(|e| (e.resource_type.to_string(), e.path.to_string()))
         .collect()
 }
 
