@@ -168,12 +168,12 @@ impl PreparedPack {
             let env = env_for(&e.policy, options);
             let ev = Evaluator::new(&env, &probe);
             // Errors here are decided per resource later; keep the policy.
-            let probe = applies(&e.policy.condition, e.considered.type_only(), &ev, true);
-            if probe.as_ref().map_or(true, |&b| b) {
+            let possible = applies(&e.policy.condition, e.considered.type_only(), &ev, true);
+            if possible.as_ref().map_or(true, |&b| b) {
                 if let Ok(policy) = u32::try_from(i) {
                     out.push(Candidate {
                         policy,
-                        settled: e.by_type && probe.is_ok(),
+                        settled: e.by_type && possible.is_ok(),
                     });
                 }
             }
@@ -421,7 +421,7 @@ impl TypeIndex {
     }
 }
 
-/// Decide one pair.
+/// Decide one pair (`settled`: the type index already knows the policy applies).
 fn decide(
     entry: &PackEntry,
     settled: bool,

@@ -138,10 +138,43 @@ impl<'a> Step<'a> {
 
     /// The owned reason, with property paths shown for `resource_type`.
     pub fn to_reason(&self, resource_type: Option<&str>) -> Reason {
-        let (pointer, subject, path, operator) = match &self.leaf {
+        let (pointer, subject, path, operator) = self.parts(resource_type);
+        Reason {
+            pointer: pointer.to_string(),
+            subject: subject.into_owned(),
+            path,
+            actual: self.actual.as_deref().cloned(),
+            operator,
+            expected: self.expected.as_ref().clone(),
+            result: self.result,
+            negated: self.negated,
+        }
+    }
+
+    /// Append the step as [`Reason`]'s `Display` writes it, without making the owned reason.
+    pub fn write_to(&self, out: &mut String, resource_type: Option<&str>) {
+        let (_, subject, path, operator) = self.parts(resource_type);
+        ReasonText {
+            subject: &subject,
+            path: path.as_deref(),
+            actual: self.actual.as_deref(),
+            operator,
+            expected: &self.expected,
+            result: self.result,
+            negated: self.negated,
+        }
+        .render(out);
+    }
+
+    /// `(pointer, subject, path shown, operator)` of the step's condition.
+    fn parts(
+        &self,
+        resource_type: Option<&str>,
+    ) -> (&str, Cow<'_, str>, Option<String>, &'static str) {
+        match &self.leaf {
             Leaf::Field(fc, field) => (
                 &fc.pointer,
-                field.text.clone(),
+                Cow::Borrowed(field.text.as_str()),
                 Some(if field.full_name {
                     "fullName".to_string()
                 } else {
@@ -151,27 +184,19 @@ impl<'a> Step<'a> {
             ),
             Leaf::Value(vc) => (
                 &vc.pointer,
-                describe_operand(&vc.value),
+                Cow::Owned(describe_operand(&vc.value)),
                 None,
                 vc.op.kind.name(),
             ),
-            Leaf::Count(cc) => {
-                let subject = match &cc.source {
+            Leaf::Count(cc) => (
+                &cc.pointer,
+                Cow::Owned(match &cc.source {
                     CountSource::Field(FieldSpec::Resolved(f)) => format!("count of `{}`", f.text),
                     _ => "count".to_string(),
-                };
-                (&cc.pointer, subject, None, cc.op.kind.name())
-            }
-        };
-        Reason {
-            pointer: pointer.clone(),
-            subject,
-            path,
-            actual: self.actual.as_deref().cloned(),
-            operator,
-            expected: self.expected.as_ref().clone(),
-            result: self.result,
-            negated: self.negated,
+                }),
+                None,
+                cc.op.kind.name(),
+            ),
         }
     }
 }
@@ -771,46 +796,6 @@ impl std::fmt::Display for Reason {
         }
         .render(&mut out);
         f.write_str(&out)
-    }
-}
-
-impl Step<'_> {
-    /// Append the step as [`Reason`]'s `Display` writes it, without making the owned reason.
-    pub fn write_to(&self, out: &mut String, resource_type: Option<&str>) {
-        let (subject, path, operator): (Cow<'_, str>, Option<String>, _) = match &self.leaf {
-            Leaf::Field(fc, field) => (
-                Cow::Borrowed(field.text.as_str()),
-                Some(if field.full_name {
-                    "fullName".to_string()
-                } else {
-                    field.path_for(resource_type).display()
-                }),
-                fc.op.kind.name(),
-            ),
-            Leaf::Value(vc) => (
-                Cow::Owned(describe_operand(&vc.value)),
-                None,
-                vc.op.kind.name(),
-            ),
-            Leaf::Count(cc) => (
-                Cow::Owned(match &cc.source {
-                    CountSource::Field(FieldSpec::Resolved(f)) => format!("count of `{}`", f.text),
-                    _ => "count".to_string(),
-                }),
-                None,
-                cc.op.kind.name(),
-            ),
-        };
-        ReasonText {
-            subject: &subject,
-            path: path.as_deref(),
-            actual: self.actual.as_deref(),
-            operator,
-            expected: &self.expected,
-            result: self.result,
-            negated: self.negated,
-        }
-        .render(out);
     }
 }
 
