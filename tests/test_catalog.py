@@ -15,24 +15,10 @@ import azsecmap
 from azsecmap import Catalog, CatalogError
 from azsecmap.importers import read_document, read_initiative, read_oscal
 
+from .conftest import INITIATIVES
+
 FILES = Path(__file__).parent / "catalog_files"
 
-#: framework id → (initiative file under policySetDefinitions/, group-name prefix)
-BUNDLED = {
-    "MCSB_v1": ("Security Center/AzureSecurityCenter.json", "Azure_Security_Benchmark_v3.0_"),
-    "CIS_Azure_2.0.0": ("Regulatory Compliance/CISv2_0_0.json", "CIS_Azure_2.0.0_"),
-    "CIS_Azure_3.0.0": (
-        "Regulatory Compliance/CIS_Azure_Foundations_v3.0.0.json",
-        "CIS_Azure_Foundations_v3.0.0_",
-    ),
-    "CIS_Controls_v8.1": ("Regulatory Compliance/CIS_Controls_v8.1.json", "CIS_Controls_v8.1_"),
-    "NIST_SP_800-53_R5": ("Regulatory Compliance/NIST_SP_800-53_R5.json", "NIST_SP_800-53_R5_"),
-    "PCI_DSS_v4.0.1": ("Regulatory Compliance/PCI_DSS_v4.0.1.json", "PCI_DSS_v4.0.1_"),
-    "ISO_IEC_27001_2022": (
-        "Regulatory Compliance/ISO_IEC_27001_2022.json",
-        "ISO_IEC_27001_2022_",
-    ),
-}
 
 BUNDLED_CROSSWALKS = [
     "mcsb_v1.csv",
@@ -55,7 +41,7 @@ def graph(cat: Catalog) -> nx.DiGraph:
 
 def initiative_facts(data: Path, fw: str) -> tuple[set[str], set[tuple[str, str]]]:
     """Controls and (policy node, control node) pairs read straight from the initiative."""
-    rel, prefix = BUNDLED[fw]
+    rel, prefix = INITIATIVES[fw]
     props = json.loads((data / "azure-policy/policySetDefinitions" / rel).read_text())["properties"]
     controls = set()
     for g in props["policyDefinitionGroups"]:
@@ -72,7 +58,7 @@ def initiative_facts(data: Path, fw: str) -> tuple[set[str], set[tuple[str, str]
 # --- the bundled catalog against the public data -------------------------------------------
 
 
-@pytest.mark.parametrize("fw", sorted(BUNDLED))
+@pytest.mark.parametrize("fw", sorted(INITIATIVES))
 def test_bundled_controls_and_satisfies_equal_the_initiative(
     shared_data: Path, graph: nx.DiGraph, cat: Catalog, fw: str
 ) -> None:
@@ -94,7 +80,7 @@ def test_bundled_controls_and_satisfies_equal_the_initiative(
 
 
 def test_satisfies_edges_carry_initiative_and_version(shared_data: Path, graph: nx.DiGraph) -> None:
-    rel, _ = BUNDLED["PCI_DSS_v4.0.1"]
+    rel, _ = INITIATIVES["PCI_DSS_v4.0.1"]
     props = json.loads((shared_data / "azure-policy/policySetDefinitions" / rel).read_text())[
         "properties"
     ]

@@ -15,6 +15,8 @@ from hypothesis import strategies as st
 import azsecmap
 from azsecmap import Catalog, Evaluation, ExemptionError, Exemptions
 
+from .conftest import evaluation_of
+
 NOW = "2026-05-01T00:00:00Z"
 AUTH = "/providers/Microsoft.Authorization"
 ASSIGNMENT = f"/subscriptions/s1{AUTH}/policyAssignments/baseline"
@@ -22,30 +24,6 @@ ASSIGNMENT = f"/subscriptions/s1{AUTH}/policyAssignments/baseline"
 
 def rid(sub: str, rg: str, name: str) -> str:
     return f"/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Foo/things/{name}"
-
-
-def evaluation(rows: list[tuple[str, str, str]]) -> Evaluation:
-    cat = pl.Categorical
-    return Evaluation(
-        results=pl.DataFrame(
-            {
-                "resource_id": [r for r, _, _ in rows],
-                "resource_type": ["Microsoft.Foo/things"] * len(rows),
-                "policy_id": [p for _, p, _ in rows],
-                "state": [s for _, _, s in rows],
-                "effect": ["audit"] * len(rows),
-                "reason": [None] * len(rows),
-            },
-            schema={
-                "resource_id": cat,
-                "resource_type": cat,
-                "policy_id": cat,
-                "state": cat,
-                "effect": cat,
-                "reason": pl.String,
-            },
-        )
-    )
 
 
 def exemption(scope: str, name: str = "ex1", **props: Any) -> dict[str, Any]:
@@ -78,7 +56,7 @@ def states(ev: Evaluation) -> list[str]:
 
 def test_resource_group_scope_matches_only_below_it() -> None:
     ex = Exemptions.from_azure([exemption("/subscriptions/S1/resourceGroups/RG1")])
-    ev = evaluation(ROWS).with_exemptions(ex, now=NOW)
+    ev = evaluation_of(ROWS).with_exemptions(ex, now=NOW)
     assert states(ev) == [
         "exempt", "exempt", "non_compliant", "unknown", "non_compliant", "not_applicable",
     ]  # fmt: skip
@@ -92,9 +70,9 @@ def test_resource_group_scope_matches_only_below_it() -> None:
 
 def test_subscription_and_resource_scopes() -> None:
     sub = Exemptions.from_azure({"value": [exemption("/subscriptions/s2")]})
-    assert states(evaluation(ROWS).with_exemptions(sub, now=NOW))[4] == "exempt"
+    assert states(evaluation_of(ROWS).with_exemptions(sub, now=NOW))[4] == "exempt"
     one = Exemptions.from_azure([exemption(rid("s1", "rg2", "c"))])
-    assert states(evaluation(ROWS).with_exemptions(one, now=NOW)) == [
+    assert states(evaluation_of(ROWS).with_exemptions(one, now=NOW)) == [
         "non_compliant", "compliant", "non_compliant", "exempt", "non_compliant",
         "not_applicable",
     ]  # fmt: skip
@@ -104,7 +82,7 @@ def test_reference_ids_limit_the_policies() -> None:
     ex = Exemptions.from_azure(
         [exemption("/subscriptions/s1", policyDefinitionReferenceIds=["P2"])]
     )
-    assert states(evaluation(ROWS).with_exemptions(ex, now=NOW))[:2] == [
+    assert states(evaluation_of(ROWS).with_exemptions(ex, now=NOW))[:2] == [
         "non_compliant",
         "exempt",
     ]
@@ -113,7 +91,7 @@ def test_reference_ids_limit_the_policies() -> None:
         [exemption("/subscriptions/s1", policyDefinitionReferenceIds=["ref-one"])],
         references={"REF-ONE": "p1"},
     )
-    assert states(evaluation(ROWS).with_exemptions(mapped, now=NOW))[:2] == [
+    assert states(evaluation_of(ROWS).with_exemptions(mapped, now=NOW))[:2] == [
         "exempt",
         "compliant",
     ]
@@ -127,7 +105,7 @@ def test_without_reference_ids_the_assignment_decides() -> None:
         assignments={ASSIGNMENT: "/providers/Microsoft.Authorization/policyDefinitions/p2"},
     )
     assert given.frame()["policies"].to_list() == [["p2"]]
-    assert states(evaluation(ROWS).with_exemptions(given, now=NOW))[:2] == [
+    assert states(evaluation_of(ROWS).with_exemptions(given, now=NOW))[:2] == [
         "non_compliant",
         "exempt",
     ]
@@ -144,7 +122,7 @@ def test_waiver_and_mitigated_are_both_exempt_and_told_apart() -> None:
             exemption("/subscriptions/s1/resourceGroups/rg2", "m", exemptionCategory="Mitigated"),
         ]
     )
-    ev = evaluation(ROWS).with_exemptions(ex, now=NOW)
+    ev = evaluation_of(ROWS).with_exemptions(ex, now=NOW)
     r = ev.results
     assert r["exemption_category"].to_list() == [
         "waiver", "waiver", None, "mitigated", None, None,
@@ -163,7 +141,7 @@ def test_expired_exemptions_do_not_apply_and_are_reported() -> None:
             exemption("/subscriptions/s2", "live", expiresOn="2026-05-01T00:00:01Z"),
         ]
     )
-    ev = evaluation(ROWS).with_exemptions(ex, now=NOW)
+    ev = evaluation_of(ROWS).with_exemptions(ex, now=NOW)
     assert states(ev)[:2] == ["non_compliant", "compliant"]
     assert states(ev)[4] == "exempt"
     assert ev.results["exemption_expires"][4] == dt.datetime(
@@ -175,7 +153,7 @@ def test_expired_exemptions_do_not_apply_and_are_reported() -> None:
     ]
     assert expired["rows"].to_list() == [2]  # rows it would have covered (not the n/a one)
     # a later clock expires the second one too
-    later = evaluation(ROWS).with_exemptions(ex, now=dt.datetime(2027, 1, 1))
+    later = evaluation_of(ROWS).with_exemptions(ex, now=dt.datetime(2027, 1, 1))
     assert set(states(later)) == {"non_compliant", "compliant", "unknown", "not_applicable"}
     assert later.expired_exemptions.height == 2
 
@@ -217,21 +195,21 @@ def test_exceptions_file_globs(tmp_path: Path) -> None:
     assert frame["exemption"].to_list() == [f"{path}#/exceptions/0", "all-p-in-rg2"]
     # a bare date is valid through that day (UTC)
     assert frame["expires"][0] == dt.datetime(2026, 5, 2, tzinfo=dt.timezone.utc)
-    ev = evaluation(ROWS).with_exemptions(ex, now=NOW)
+    ev = evaluation_of(ROWS).with_exemptions(ex, now=NOW)
     # `*` crosses `/`, matching is case-insensitive; rg10 is not rg1/
     assert states(ev) == [
         "exempt", "compliant", "non_compliant", "exempt", "exempt", "not_applicable",
     ]  # fmt: skip
     assert ev.results["exemption_category"].to_list()[3] == "mitigated"
     assert ev.expired_exemptions.height == 0
-    after = evaluation(ROWS).with_exemptions(ex, now="2026-05-02T00:00:00Z")
+    after = evaluation_of(ROWS).with_exemptions(ex, now="2026-05-02T00:00:00Z")
     assert after.expired_exemptions["exemption"].to_list() == [f"{path}#/exceptions/0"]
 
 
 def test_both_kinds_combine_and_first_wins(tmp_path: Path) -> None:
     yaml_ex = Exemptions.load(write(tmp_path, "e.yaml", EXCEPTIONS))
     azure = Exemptions.from_azure([exemption("/subscriptions/s1/resourceGroups/rg1", "az")])
-    ev = evaluation(ROWS).with_exemptions(azure + yaml_ex, now=NOW)
+    ev = evaluation_of(ROWS).with_exemptions(azure + yaml_ex, now=NOW)
     assert ev.results["exemption"][0].endswith("/az")
     assert ev.results["exemption"][4].endswith("#/exceptions/0")
 
@@ -409,7 +387,7 @@ def test_exempt_only_control_is_exempt_and_azure_counts_it() -> None:
             }
         ]
     )
-    ev = evaluation([(rid("s1", "rg1", "a"), "p1", "non_compliant")]).with_exemptions(
+    ev = evaluation_of([(rid("s1", "rg1", "a"), "p1", "non_compliant")]).with_exemptions(
         Exemptions.from_azure([exemption("/subscriptions/s1")]), now=NOW
     )
     assert ev_row(ev.score(cat, "K"))["state"] == "exempt"
@@ -459,7 +437,7 @@ def test_exemptions_only_turn_matching_open_rows_exempt(
         objects.append(exemption(scope, f"e{i}", **props))
     ex = Exemptions.from_azure(objects)
     triples = [(rid(s, g, r), p, state) for s, g, r, p, state in rows]
-    ev = evaluation(triples).with_exemptions(ex, now=NOW)
+    ev = evaluation_of(triples).with_exemptions(ex, now=NOW)
     out = ev.results.to_dicts()
     assert len(out) == len(triples)
     for (res, pol, before), row in zip(triples, out, strict=True):

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,7 +28,14 @@ import azsecmap
 from azsecmap.cli import app
 from azsecmap.resource_graph import DEFAULT_QUERY, RetryBudget
 
-from .fake_arg import FakeResourceGraph, Fault, Server, StaticTokenCredential, issue_tls
+from .fake_arg import (
+    FakeResourceGraph,
+    Fault,
+    Server,
+    SleepLog,
+    StaticTokenCredential,
+    issue_tls,
+)
 from .fake_policy import FakePolicy, policy_handler
 
 BUILTINS = Path(__file__).resolve().parents[2] / "shared" / "data" / "azure-policy"
@@ -306,17 +312,6 @@ def fake(server: Server) -> FakePolicy:
     state.reset()
     server.state.reset()
     return state
-
-
-class SleepLog:
-    """The `sleep` hook: really sleeps, and remembers every wait asked for."""
-
-    def __init__(self) -> None:
-        self.waits: list[float] = []
-
-    def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
-        time.sleep(seconds)
 
 
 def read(server: Server, tls: dict[str, str], scope: str = S1, **kw: Any) -> azsecmap.PolicyPack:

@@ -41,6 +41,7 @@ from .fake_arg import (
     FakeResourceGraph,
     Fault,
     Server,
+    SleepLog,
     StaticTokenCredential,
     http_date,
     issue_tls,
@@ -95,17 +96,6 @@ def server(tenant: list[tuple[str, str, bytes]], tls: dict[str, str]) -> Iterato
 def fake(server: Server) -> FakeResourceGraph:
     server.state.reset()
     return server.state
-
-
-class SleepLog:
-    """The `sleep` hook: really sleeps, and remembers every wait asked for."""
-
-    def __init__(self) -> None:
-        self.waits: list[float] = []
-
-    def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
-        time.sleep(seconds)
 
 
 def read(server: Server, tls: dict[str, str], **kwargs: Any) -> azsecmap.Resources:

@@ -19,21 +19,8 @@ import pytest
 import azsecmap
 from azsecmap import _core
 
-from .conftest import CASES, REPO
+from .conftest import CASES, INITIATIVES, REPO
 
-FRAMEWORK_FILES = {
-    # framework id -> (initiative file under azure-policy/policySetDefinitions, group prefix)
-    "MCSB_v1": ("Security Center/AzureSecurityCenter.json", "Azure_Security_Benchmark_v3.0_"),
-    "CIS_Azure_2.0.0": ("Regulatory Compliance/CISv2_0_0.json", "CIS_Azure_2.0.0_"),
-    "CIS_Azure_3.0.0": (
-        "Regulatory Compliance/CIS_Azure_Foundations_v3.0.0.json",
-        "CIS_Azure_Foundations_v3.0.0_",
-    ),
-    "CIS_Controls_v8.1": ("Regulatory Compliance/CIS_Controls_v8.1.json", "CIS_Controls_v8.1_"),
-    "NIST_SP_800-53_R5": ("Regulatory Compliance/NIST_SP_800-53_R5.json", "NIST_SP_800-53_R5_"),
-    "PCI_DSS_v4.0.1": ("Regulatory Compliance/PCI_DSS_v4.0.1.json", "PCI_DSS_v4.0.1_"),
-    "ISO_IEC_27001_2022": ("Regulatory Compliance/ISO_IEC_27001_2022.json", "ISO_IEC_27001_2022_"),
-}
 CONTROL_ID = {
     "MCSB_v1": r"[A-Z]{2}-\d{1,2}",
     "CIS_Azure_2.0.0": r"\d+(\.\d+){0,3}",
@@ -176,7 +163,7 @@ def test_control_ids_are_well_formed() -> None:
 @functools.cache
 def initiative(data: Path, framework: str) -> tuple[set[str], dict[str, set[str]]]:
     """(declared control ids, built-in GUID -> control ids it is grouped under)."""
-    file, prefix = FRAMEWORK_FILES[framework]
+    file, prefix = INITIATIVES[framework]
     props = json.loads((data / "azure-policy/policySetDefinitions" / file).read_text())[
         "properties"
     ]
@@ -209,7 +196,7 @@ def test_controls_carry_the_builtins_initiative_edges(shared_data: Path) -> None
     gaps = []
     for policy_id, (_, doc) in docs().items():
         ours = doc["properties"]["metadata"]["azsecmap"]
-        for framework in FRAMEWORK_FILES:
+        for framework in INITIATIVES:
             _, members = initiative(shared_data, framework)
             for guid in ours["builtin"]:
                 for cid in members.get(guid, ()):
@@ -286,7 +273,7 @@ def test_metadata_frame() -> None:
     assert "MCSB_v1:DP-3" in row["controls"] and row["severity"] == "high"
     assert row["source"].endswith("frameworks/rules/storage/azsecmap-st-001-secure-transfer.json")
     frameworks = set(m.explode("controls")["controls"].str.split(":").list.first())
-    assert frameworks == set(FRAMEWORK_FILES), "every framework gets evidence from the pack"
+    assert frameworks == set(INITIATIVES), "every framework gets evidence from the pack"
 
 
 def test_metadata_of_a_pack_without_ours() -> None:

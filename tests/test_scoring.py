@@ -24,6 +24,8 @@ import azsecmap
 from azsecmap import AzsecmapError, Catalog, Evaluation
 from azsecmap.scoring import CONTROL_STATES, PRECEDENCE, SCORES
 
+from .conftest import evaluation_of
+
 FRAMEWORKS = {
     "NIST_SP_800-53_R5": "NIST_SP_800-53_R5.json",
     "PCI_DSS_v4.0.1": "PCI_DSS_v4.0.1.json",
@@ -77,30 +79,6 @@ def rid(sub: str, rg: str | None, name: str) -> str:
     return f"/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Foo/things/{name}"
 
 
-def results(rows: list[tuple[str, str, str]]) -> Evaluation:
-    """An Evaluation from (resource id, policy id, state) triples."""
-    return Evaluation(
-        results=pl.DataFrame(
-            {
-                "resource_id": [r for r, _, _ in rows],
-                "resource_type": ["Microsoft.Foo/things"] * len(rows),
-                "policy_id": [p for _, p, _ in rows],
-                "state": [s for _, _, s in rows],
-                "effect": ["audit"] * len(rows),
-                "reason": [None] * len(rows),
-            },
-            schema={
-                "resource_id": pl.Categorical,
-                "resource_type": pl.Categorical,
-                "policy_id": pl.Categorical,
-                "state": pl.Categorical,
-                "effect": pl.Categorical,
-                "reason": pl.String,
-            },
-        )
-    )
-
-
 def row_of(frame: pl.DataFrame, control: str) -> dict[str, Any]:
     (hit,) = frame.filter(pl.col("control_id") == control).to_dicts()
     return hit
@@ -112,7 +90,7 @@ def small() -> Catalog:
 
 
 def test_columns_and_manual_and_no_evidence(small: Catalog) -> None:
-    ev = results([(rid("s1", "rg", "a"), "p1", "compliant")])
+    ev = evaluation_of([(rid("s1", "rg", "a"), "p1", "compliant")])
     sc = ev.score(small, "T")
     assert sc.columns == [
         "control_id", "family", "state", "automated", "policies", "compliant",
@@ -129,13 +107,13 @@ def test_columns_and_manual_and_no_evidence(small: Catalog) -> None:
 
 
 def test_manual_policy_results_do_not_make_a_control_automated(small: Catalog) -> None:
-    ev = results([(rid("s1", "rg", "a"), "p4", "unknown")])
+    ev = evaluation_of([(rid("s1", "rg", "a"), "p4", "unknown")])
     b1 = row_of(ev.score(small, "T"), "T:B-1")
     assert (b1["state"], b1["unknown"]) == ("manual", 1)
 
 
 def test_not_applicable_rows_are_not_evidence(small: Catalog) -> None:
-    ev = results([(rid("s1", "rg", "a"), "p3", "not_applicable")])
+    ev = evaluation_of([(rid("s1", "rg", "a"), "p3", "not_applicable")])
     assert row_of(ev.score(small, "T"), "T:A-2")["state"] == "no_evidence"
 
 
@@ -145,7 +123,9 @@ PAIRS = list(itertools.combinations(PRECEDENCE, 2))  # (stronger, weaker)
 @pytest.mark.parametrize(("strong", "weak"), PAIRS, ids=[f"{a}>{b}" for a, b in PAIRS])
 def test_precedence_between_resources(small: Catalog, strong: str, weak: str) -> None:
     for first, second in ((strong, weak), (weak, strong)):
-        ev = results([(rid("s", "g", "r1"), "p1", first), (rid("s", "g", "r2"), "p2", second)])
+        ev = evaluation_of(
+            [(rid("s", "g", "r1"), "p1", first), (rid("s", "g", "r2"), "p2", second)]
+        )
         a1 = row_of(ev.score(small, "T"), "T:A-1")
         assert a1["state"] == strong
         assert a1[strong] == 1 and a1[weak] == 1
@@ -154,7 +134,7 @@ def test_precedence_between_resources(small: Catalog, strong: str, weak: str) ->
 @pytest.mark.parametrize(("strong", "weak"), PAIRS, ids=[f"{a}>{b}" for a, b in PAIRS])
 def test_precedence_within_one_resource(small: Catalog, strong: str, weak: str) -> None:
     """Two policies of one control disagree on one resource: it counts once, as the stronger."""
-    ev = results([(rid("s", "g", "r1"), "p1", weak), (rid("s", "g", "r1"), "p2", strong)])
+    ev = evaluation_of([(rid("s", "g", "r1"), "p1", weak), (rid("s", "g", "r1"), "p2", strong)])
     a1 = row_of(ev.score(small, "T"), "T:A-1")
     assert a1["state"] == strong
     assert a1[strong] == 1 and a1[weak] == 0
@@ -167,7 +147,7 @@ def test_precedence_is_azure_order() -> None:
 
 
 def test_by_resource_group_groups_and_case(small: Catalog) -> None:
-    ev = results(
+    ev = evaluation_of(
         [
             (rid("S1", "RG-a", "x"), "p1", "non_compliant"),
             (rid("s1", "rg-a", "y"), "p1", "compliant"),
@@ -187,13 +167,13 @@ def test_by_resource_group_groups_and_case(small: Catalog) -> None:
 
 
 def test_by_rejects_unknown_split(small: Catalog) -> None:
-    ev = results([(rid("s1", "rg", "a"), "p1", "compliant")])
+    ev = evaluation_of([(rid("s1", "rg", "a"), "p1", "compliant")])
     with pytest.raises(AzsecmapError, match="`by`"):
         ev.score(small, "T", by="location")
 
 
 def test_derived_scoring_through_a_crosswalk(small: Catalog) -> None:
-    ev = results(
+    ev = evaluation_of(
         [
             (rid("s", "g", "r1"), "p1", "compliant"),
             (rid("s", "g", "r2"), "p3", "non_compliant"),
@@ -226,7 +206,7 @@ def test_only_failing_results_are_refused(small: Catalog) -> None:
 
 
 def test_summary_keeps_its_per_policy_form(small: Catalog) -> None:
-    ev = results(
+    ev = evaluation_of(
         [(rid("s1", "rg", "a"), "p1", "compliant"), (rid("s1", "rg", "b"), "p1", "exempt")]
     )
     s = ev.summary()
@@ -239,7 +219,7 @@ def test_summary_keeps_its_per_policy_form(small: Catalog) -> None:
 def test_four_scores_by_hand(small: Catalog) -> None:
     # A-1: r1 compliant (p1), r2 non-compliant (p2) -> non_compliant, healthy 1/2
     # A-2: r3 unknown -> unknown; B-1, C-1 manual
-    ev = results(
+    ev = evaluation_of(
         [
             (rid("s", "g", "r1"), "p1", "compliant"),
             (rid("s", "g", "r2"), "p2", "non_compliant"),
@@ -258,7 +238,7 @@ def test_four_scores_by_hand(small: Catalog) -> None:
 
 
 def test_empty_denominator_gives_null(small: Catalog) -> None:
-    ev = results([(rid("s", "g", "r1"), "p4", "unknown")])
+    ev = evaluation_of([(rid("s", "g", "r1"), "p4", "unknown")])
     s = ev.summary(small, "T")
     assert s.filter(pl.col("score") == "azure")["value"].item() is None
 
@@ -283,7 +263,7 @@ def test_strict_never_exceeds_azure_and_splits_add_up(
     rows: list[tuple[str, str | None, str, str, str]],
 ) -> None:
     cat = SMALL
-    ev = results([(rid(s, g, r), p, state) for s, g, r, p, state in rows])
+    ev = evaluation_of([(rid(s, g, r), p, state) for s, g, r, p, state in rows])
     whole = ev.summary(cat, "T")
     val = {r["score"]: r for r in whole.to_dicts()}
     strict = val["strict"]["numerator"] / val["strict"]["denominator"]
@@ -530,7 +510,7 @@ def test_acceptance_derived_nist_from_mcsb(tenant: tuple[Evaluation, Catalog]) -
 
 
 def test_no_results_at_all(small: Catalog) -> None:
-    ev = results([])
+    ev = evaluation_of([])
     assert ev.score(small, "T")["state"].cast(pl.String).to_list() == [
         "no_evidence",
         "no_evidence",
@@ -543,7 +523,7 @@ def test_no_results_at_all(small: Catalog) -> None:
 
 
 def test_derived_and_split_together(small: Catalog) -> None:
-    ev = results(
+    ev = evaluation_of(
         [
             (rid("s1", "g", "a"), "p1", "compliant"),
             (rid("s2", "g", "b"), "p3", "non_compliant"),
@@ -560,7 +540,9 @@ def test_derived_and_split_together(small: Catalog) -> None:
 
 
 def test_column_types(small: Catalog) -> None:
-    sc = results([(rid("s1", "rg", "a"), "p1", "compliant")]).score(small, "T", by="resource_group")
+    sc = evaluation_of([(rid("s1", "rg", "a"), "p1", "compliant")]).score(
+        small, "T", by="resource_group"
+    )
     assert dict(sc.schema) == {
         "subscription_id": pl.String,
         "resource_group": pl.String,
@@ -576,7 +558,7 @@ def test_column_types(small: Catalog) -> None:
         "strength": pl.Float64,
         "via_controls": pl.List(pl.String),
     }
-    summary = results([(rid("s1", "rg", "a"), "p1", "compliant")]).summary(
+    summary = evaluation_of([(rid("s1", "rg", "a"), "p1", "compliant")]).summary(
         small, "T", by="subscription"
     )
     assert dict(summary.schema) == {
@@ -591,7 +573,7 @@ def test_column_types(small: Catalog) -> None:
 
 def test_string_columns_score_like_categoricals(small: Catalog) -> None:
     """Results read back from Parquet or CSV may hold plain strings instead of categoricals."""
-    ev = results(
+    ev = evaluation_of(
         [
             (rid("s1", "g", "a"), "p1", "compliant"),
             (rid("s1", "g", "b"), "p2", "non_compliant"),

@@ -18,6 +18,13 @@ from rich.tree import Tree
 from ..catalog import Catalog, import_file
 from ..errors import AzsecmapError
 
+#: Options shared by `map` and `crosswalk`.
+MinStrength = Annotated[float, typer.Option(help="Drop weaker mappings.")]
+MaxHops = Annotated[int, typer.Option(help="Longest published path.")]
+PublishedOnly = Annotated[
+    bool, typer.Option("--published-only", help="Leave out derived shares_policy rows.")
+]
+
 frameworks_app = typer.Typer(help="Framework catalogs: list, show, import.", no_args_is_help=True)
 
 
@@ -122,11 +129,9 @@ def import_(
 def map_control(
     control: Annotated[str, typer.Argument(help="Control id FRAMEWORK:CONTROL.")],
     to: Annotated[str, typer.Option("--to", help="Target framework id.")],
-    min_strength: Annotated[float, typer.Option(help="Drop weaker mappings.")] = 0.0,
-    max_hops: Annotated[int, typer.Option(help="Longest published path.")] = 2,
-    published_only: Annotated[
-        bool, typer.Option("--published-only", help="Leave out derived shares_policy rows.")
-    ] = False,
+    min_strength: MinStrength = 0.0,
+    max_hops: MaxHops = 2,
+    published_only: PublishedOnly = False,
     fmt: Annotated[OutputFormat, typer.Option("--format", help="Output format.")] = (
         OutputFormat.table
     ),

@@ -13,6 +13,7 @@ from rich.markup import escape
 
 from ..catalog import Catalog
 from ..errors import AzsecmapError
+from .frameworks import MaxHops, MinStrength, PublishedOnly
 
 graph_app = typer.Typer(help="The control graph as a whole.", no_args_is_help=True)
 
@@ -33,11 +34,9 @@ def crosswalk(
     a: Annotated[str, typer.Argument(help="Source framework id.")],
     b: Annotated[str, typer.Argument(help="Target framework id.")],
     out: Annotated[Path, typer.Option("--out", help="CSV file to write.")],
-    min_strength: Annotated[float, typer.Option(help="Drop weaker mappings.")] = 0.0,
-    max_hops: Annotated[int, typer.Option(help="Longest published path.")] = 2,
-    published_only: Annotated[
-        bool, typer.Option("--published-only", help="Leave out derived shares_policy rows.")
-    ] = False,
+    min_strength: MinStrength = 0.0,
+    max_hops: MaxHops = 2,
+    published_only: PublishedOnly = False,
 ) -> None:
     """Write the best mapping of every control of A into B as CSV (empty target: none).
 
