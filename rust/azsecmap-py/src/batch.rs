@@ -14,8 +14,8 @@ use arrow_array::{
 use arrow_schema::{DataType, Field, Schema};
 use azsecmap_core::batch::store::ResourceStore;
 use azsecmap_core::batch::{
-    evaluate_pack, evaluate_stream, BatchOptions, BatchResults, Cancelled, PreparedPack, State,
-    StreamSummary,
+    evaluate_pack, evaluate_stream, BatchOptions, BatchResults, Cancelled, Identities,
+    PreparedPack, State, StreamSummary,
 };
 use azsecmap_core::policy::BoundPolicy;
 use azsecmap_core::projection::Projection;
@@ -234,7 +234,7 @@ fn stream_source(
     source: &Source,
     options: &BatchOptions,
     cancel: &AtomicBool,
-    on_block: &mut (dyn FnMut(&[Value], BatchResults) + Send),
+    on_block: &mut (dyn FnMut(&Identities, BatchResults) + Send),
 ) -> StreamOutcome {
     match source {
         Source::Path(p) => std::fs::File::open(p).and_then(|mut f| {
@@ -283,7 +283,8 @@ pub fn evaluate(
         })?;
         let results =
             results.map_err(|_| PyKeyboardInterrupt::new_err("evaluation interrupted"))?;
-        let batch = to_batch(&results, &store.docs, &pack, &schema).map_err(arrow_err)?;
+        let ids = Identities::of_docs(&store.docs);
+        let batch = to_batch(&results, &ids, &pack, &schema).map_err(arrow_err)?;
         let table = PyTable::try_new(vec![batch], schema)?;
         let count = store.docs.len();
         let errors = store
@@ -299,7 +300,7 @@ pub fn evaluate(
         let mut batches = Vec::new();
         let mut arrow_error = None;
         let mut on_block =
-            |docs: &[Value], r: BatchResults| match to_batch(&r, docs, &pack, &schema) {
+            |ids: &Identities, r: BatchResults| match to_batch(&r, ids, &pack, &schema) {
                 Ok(b) => batches.push(b),
                 Err(e) => arrow_error = Some(e),
             };
@@ -387,20 +388,17 @@ fn schema() -> Arc<Schema> {
     ]))
 }
 
-/// One record batch for the rows of `results`, whose resource indices point into `docs`.
+/// One record batch for the rows of `results`, whose resource indices point into `ids`.
 fn to_batch(
     results: &BatchResults,
-    docs: &[Value],
+    ids_of: &Identities,
     pack: &PreparedPack,
     schema: &Arc<Schema>,
 ) -> Result<RecordBatch, arrow_schema::ArrowError> {
     let n = results.len();
-    fn str_of<'v>(d: &'v Value, k: &str) -> &'v str {
-        d.get(k).and_then(Value::as_str).unwrap_or_default()
-    }
     let mut ids = DictBuilder::new();
     let mut types = DictBuilder::new();
-    let mut id_key: Vec<Option<(u32, u32)>> = vec![None; docs.len()];
+    let mut id_key: Vec<Option<(u32, u32)>> = vec![None; ids_of.len()];
     let mut policy_ids = DictBuilder::new();
     let mut effects = DictBuilder::new();
     let policy_key: Vec<(u32, u32)> = pack
@@ -421,8 +419,8 @@ fn to_batch(
         let (ki, kt) = match id_key.get_mut(r as usize) {
             Some(Some(k)) => *k,
             Some(slot) => {
-                let doc = docs.get(r as usize).unwrap_or(&Value::Null);
-                let k = (ids.key(str_of(doc, "id")), types.key(str_of(doc, "type")));
+                let (id, resource_type) = ids_of.get(r as usize).unwrap_or_default();
+                let k = (ids.key(id), types.key(resource_type));
                 *slot = Some(k);
                 k
             }
@@ -631,8 +629,8 @@ pub fn evaluate_stream_start(
     let worker_schema = schema.clone();
     std::thread::spawn(move || {
         let run = catch_unwind(AssertUnwindSafe(|| {
-            let mut on_block = |docs: &[Value], r: BatchResults| {
-                if let Ok(b) = to_batch(&r, docs, &pack, &worker_schema) {
+            let mut on_block = |ids: &Identities, r: BatchResults| {
+                if let Ok(b) = to_batch(&r, ids, &pack, &worker_schema) {
                     // A closed channel means the caller went away; the cancel flag stops us.
                     let _ = tx.send(StreamMsg::Batch(b));
                 }

@@ -7,9 +7,11 @@
 pub mod applicability;
 pub mod existence;
 pub mod store;
+mod stream;
 
 use foldhash::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
 
 use rayon::prelude::*;
 use serde_json::Value;
@@ -23,6 +25,7 @@ use crate::rule::{Cond, CountSource, FieldSpec};
 use applicability::{applies, type_probe, Considered};
 use existence::{Existence, RelatedSet};
 use store::ResourceStore;
+pub use stream::{evaluate_stream, Identities, StreamSummary};
 
 /// A pair's compliance state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -269,8 +272,14 @@ impl BatchResults {
         self.reason.push(reason);
     }
 
-    fn append(&mut self, mut other: BatchResults) {
-        self.resource.append(&mut other.resource);
+    /// Add `other`'s rows, whose resource indices count from `offset`.
+    fn append(&mut self, mut other: BatchResults, offset: u32) {
+        if offset == 0 {
+            self.resource.append(&mut other.resource);
+        } else {
+            self.resource
+                .extend(other.resource.iter().map(|r| r.saturating_add(offset)));
+        }
         self.policy.append(&mut other.policy);
         self.state.append(&mut other.state);
         self.reason.append(&mut other.reason);
@@ -301,12 +310,12 @@ pub fn evaluate_pack(
     let mut related = RelatedSet::new(&pack.related_types);
     related.collect(&store.docs);
     related.finish();
-    let mut types = TypeIndex::default();
+    let types = TypeTable::new(pack, &options.eval);
     evaluate_block(
         pack,
         &store.docs,
         &related,
-        &mut types,
+        &types,
         options,
         Phase::All,
         cancel,
@@ -325,99 +334,204 @@ pub enum Phase {
     Deferred,
 }
 
-/// Candidate policies per resource type, filled as types are met.
-#[derive(Debug, Default)]
-pub struct TypeIndex {
-    by_type: HashMap<String, Vec<Candidate>>,
+/// What a resource type means for a run, worked out once per type.
+#[derive(Debug)]
+pub(crate) struct TypeInfo {
+    /// The policies that can apply to it.
+    candidates: Vec<Candidate>,
+    /// Some existence policy can apply, so its resources wait for the deferred pass.
+    deferred: bool,
+    /// Existence checks look for resources of this type.
+    related: bool,
 }
+
+impl TypeInfo {
+    /// Whether its resources must be read through the whole projection: some policy can
+    /// apply, or existence checks look for them. Any other resource produces no pair to
+    /// decide, so parsing keeps only its `id` and `type`.
+    fn needed(&self) -> bool {
+        self.related || !self.candidates.is_empty()
+    }
+}
+
+/// [`TypeInfo`] per resource type, filled as types are met and shared by every thread of a
+/// run (the parse gate and the evaluation read the same answers).
+pub(crate) struct TypeTable<'p> {
+    pack: &'p PreparedPack,
+    options: &'p EvalOptions,
+    known: RwLock<HashMap<String, Arc<TypeInfo>>>,
+}
+
+impl<'p> TypeTable<'p> {
+    pub(crate) fn new(pack: &'p PreparedPack, options: &'p EvalOptions) -> Self {
+        Self {
+            pack,
+            options,
+            known: RwLock::new(HashMap::default()),
+        }
+    }
+
+    /// The answers for `resource_type`.
+    pub(crate) fn get(&self, resource_type: &str) -> Arc<TypeInfo> {
+        if let Some(known) = self
+            .known
+            .read()
+            .ok()
+            .and_then(|m| m.get(resource_type).cloned())
+        {
+            return known;
+        }
+        let pack = self.pack;
+        let candidates = pack.candidates_for(resource_type, self.options);
+        let lower = resource_type.to_ascii_lowercase();
+        let info = Arc::new(TypeInfo {
+            deferred: candidates.iter().any(|c| {
+                pack.entries
+                    .get(c.policy as usize)
+                    .is_some_and(|e| e.kind == EffectKind::Existence)
+            }),
+            related: pack.related_types.contains(&lower),
+            candidates,
+        });
+        if let Ok(mut m) = self.known.write() {
+            m.insert(resource_type.to_string(), Arc::clone(&info));
+        }
+        info
+    }
+
+    /// [`TypeInfo::needed`] for `resource_type`, without cloning the shared answer.
+    pub(crate) fn needed(&self, resource_type: &str) -> bool {
+        let known = self
+            .known
+            .read()
+            .ok()
+            .and_then(|m| m.get(resource_type).map(|i| i.needed()));
+        known.unwrap_or_else(|| self.get(resource_type).needed())
+    }
+
+    /// A per-thread view that asks the shared table once per type.
+    pub(crate) fn local(&self) -> LocalTypes<'_, 'p> {
+        LocalTypes {
+            table: self,
+            seen: HashMap::default(),
+        }
+    }
+}
+
+/// One thread's cache over a [`TypeTable`]: no lock and no reference count per resource.
+pub(crate) struct LocalTypes<'t, 'p> {
+    table: &'t TypeTable<'p>,
+    seen: HashMap<String, Arc<TypeInfo>>,
+}
+
+impl LocalTypes<'_, '_> {
+    pub(crate) fn get(&mut self, resource_type: &str) -> &TypeInfo {
+        if !self.seen.contains_key(resource_type) {
+            let info = self.table.get(resource_type);
+            self.seen.insert(resource_type.to_string(), info);
+        }
+        match self.seen.get(resource_type) {
+            Some(info) => info,
+            None => &NO_TYPE,
+        }
+    }
+}
+
+/// What an unknown type means (never used: [`LocalTypes::get`] fills its cache first).
+static NO_TYPE: TypeInfo = TypeInfo {
+    candidates: Vec::new(),
+    deferred: false,
+    related: false,
+};
 
 /// Evaluate `pack` on one block of resources; existence checks look in `related`. Row
 /// resource indices are positions in `docs`.
-pub fn evaluate_block(
+pub(crate) fn evaluate_block(
     pack: &PreparedPack,
     docs: &[Value],
     related: &RelatedSet,
-    types: &mut TypeIndex,
+    types: &TypeTable<'_>,
     options: &BatchOptions,
     phase: Phase,
     cancel: &AtomicBool,
 ) -> Result<BatchResults, Cancelled> {
-    for doc in docs {
-        let t = resource_type(doc).unwrap_or_default();
-        if !types.by_type.contains_key(t) {
-            types
-                .by_type
-                .insert(t.to_string(), pack.candidates_for(t, &options.eval));
-        }
-    }
-    let by_type = &types.by_type;
-    let all: Vec<u32> = (0..pack.entries.len())
-        .filter_map(|i| u32::try_from(i).ok())
-        .collect();
     let chunks: Vec<BatchResults> = docs
         .par_chunks(1024)
         .enumerate()
         .map(|(chunk_no, chunk)| {
-            let mut out = BatchResults::default();
             if cancel.load(Ordering::Relaxed) {
                 return Err(Cancelled);
             }
+            let mut out = BatchResults::default();
+            let mut local = types.local();
             for (j, doc) in chunk.iter().enumerate() {
                 let Ok(r) = u32::try_from(chunk_no * 1024 + j) else {
                     continue;
                 };
                 let t = resource_type(doc).unwrap_or_default();
-                let candidates = by_type.get(t).map_or(&[][..], Vec::as_slice);
-                if options.include_not_applicable && phase != Phase::Deferred {
-                    for &p in &all {
-                        if !candidates.iter().any(|c| c.policy == p) {
-                            out.push(r, p, State::NotApplicable, None);
-                        }
-                    }
-                }
-                for &Candidate { policy: p, settled } in candidates {
-                    let Some(entry) = pack.entries.get(p as usize) else {
-                        continue;
-                    };
-                    let existence = entry.kind == EffectKind::Existence;
-                    match phase {
-                        Phase::Stream if existence => continue,
-                        Phase::Deferred if !existence => continue,
-                        _ => {}
-                    }
-                    let (state, reason) = decide(entry, settled, doc, t, related, options);
-                    let keep = match state {
-                        State::NotApplicable => options.include_not_applicable,
-                        State::Compliant => !options.only_failing,
-                        _ => true,
-                    };
-                    if keep {
-                        out.push(r, p, state, reason);
-                    }
-                }
+                let info = local.get(t);
+                decide_resource(
+                    pack,
+                    &info.candidates,
+                    r,
+                    doc,
+                    t,
+                    related,
+                    options,
+                    phase,
+                    &mut out,
+                );
             }
             Ok(out)
         })
         .collect::<Result<Vec<_>, Cancelled>>()?;
     let mut results = BatchResults::default();
     for c in chunks {
-        results.append(c);
+        results.append(c, 0);
     }
     Ok(results)
 }
 
-impl TypeIndex {
-    /// True when an existence policy can apply to the type of `doc` (so the document must be
-    /// kept for the deferred pass). Call after the block holding `doc` was evaluated.
-    pub fn needs_existence(&self, pack: &PreparedPack, doc: &Value) -> bool {
-        let t = resource_type(doc).unwrap_or_default();
-        self.by_type.get(t).is_some_and(|c| {
-            c.iter().any(|c| {
-                pack.entries
-                    .get(c.policy as usize)
-                    .is_some_and(|e| e.kind == EffectKind::Existence)
-            })
-        })
+/// Decide the pairs of one resource (row index `r`) that `phase` covers and add the rows
+/// `options` keep to `out`.
+#[allow(clippy::too_many_arguments)]
+fn decide_resource(
+    pack: &PreparedPack,
+    candidates: &[Candidate],
+    r: u32,
+    doc: &Value,
+    t: &str,
+    related: &RelatedSet,
+    options: &BatchOptions,
+    phase: Phase,
+    out: &mut BatchResults,
+) {
+    if options.include_not_applicable && phase != Phase::Deferred {
+        for p in (0..pack.entries.len()).filter_map(|i| u32::try_from(i).ok()) {
+            if !candidates.iter().any(|c| c.policy == p) {
+                out.push(r, p, State::NotApplicable, None);
+            }
+        }
+    }
+    for &Candidate { policy: p, settled } in candidates {
+        let Some(entry) = pack.entries.get(p as usize) else {
+            continue;
+        };
+        let existence = entry.kind == EffectKind::Existence;
+        match phase {
+            Phase::Stream if existence => continue,
+            Phase::Deferred if !existence => continue,
+            _ => {}
+        }
+        let (state, reason) = decide(entry, settled, doc, t, related, options);
+        let keep = match state {
+            State::NotApplicable => options.include_not_applicable,
+            State::Compliant => !options.only_failing,
+            _ => true,
+        };
+        if keep {
+            out.push(r, p, state, reason);
+        }
     }
 }
 
@@ -539,189 +653,6 @@ fn manual_state(policy: &BoundPolicy) -> (State, Option<String>) {
         ),
         _ => (State::Unknown, Some(why.to_string())),
     }
-}
-
-/// What a streaming run produced besides its result blocks.
-#[derive(Debug, Default)]
-pub struct StreamSummary {
-    /// Resources evaluated.
-    pub resources: usize,
-    /// Lines that were not resources.
-    pub errors: Vec<store::LoadError>,
-}
-
-/// Evaluate NDJSON from `reader` block by block without holding the tenant in memory: each
-/// block is parsed through the pack's projection, evaluated, and handed to `on_block` with its
-/// documents; resources that existence policies apply to are kept (projected) until every
-/// related resource has been seen, then evaluated and handed over last.
-///
-/// Reading, parsing and evaluating overlap: a reader thread fills the next block while block
-/// k+1 is parsed and block k evaluated (both in parallel on rayon's pool).
-pub fn evaluate_stream(
-    pack: &PreparedPack,
-    reader: &mut (dyn std::io::Read + Send),
-    block_bytes: usize,
-    options: &BatchOptions,
-    cancel: &AtomicBool,
-    on_block: &mut (dyn FnMut(&[Value], BatchResults) + Send),
-) -> Result<Result<StreamSummary, Cancelled>, std::io::Error> {
-    let mut related = RelatedSet::new(&pack.related_types);
-    let mut types = TypeIndex::default();
-    let mut deferred: Vec<Value> = Vec::new();
-    let mut summary = StreamSummary::default();
-    let mut cancelled = false;
-    let (tx, rx) = std::sync::mpsc::sync_channel::<(Vec<u8>, usize)>(1);
-    let (recycle_tx, recycle_rx) = std::sync::mpsc::channel::<Vec<u8>>();
-    let needed = NeededTypes::new(pack, &options.eval);
-    let gate = |t: &str| needed.get(t);
-    let parse = |block: &[u8], line: usize| {
-        let mut st = ResourceStore::default();
-        st.extend_ndjson_gated(block, line, &pack.projection, Some(&gate));
-        st
-    };
-    let read_result = std::thread::scope(|scope| {
-        let reader_thread = scope.spawn(move || {
-            store::for_each_owned_block(reader, block_bytes, &recycle_rx, &mut |block, line| {
-                tx.send((block, line)).is_ok()
-            })
-        });
-        let mut pending: Option<ResourceStore> = None;
-        let finish_block = |st: ResourceStore, types: &mut TypeIndex, related: &mut RelatedSet| {
-            related.collect(&st.docs);
-            let r = evaluate_block(
-                pack,
-                &st.docs,
-                related,
-                types,
-                options,
-                Phase::Stream,
-                cancel,
-            );
-            (r, st)
-        };
-        let mut handle = |out: Option<(Result<BatchResults, Cancelled>, ResourceStore)>,
-                          types: &TypeIndex,
-                          deferred: &mut Vec<Value>,
-                          summary: &mut StreamSummary|
-         -> bool {
-            let Some((r, mut st)) = out else { return true };
-            summary.resources += st.docs.len();
-            summary.errors.append(&mut st.errors);
-            let Ok(r) = r else { return false };
-            on_block(&st.docs, r);
-            let docs = std::mem::take(&mut st.docs);
-            if pack.related_types.is_empty() {
-                drop_in_parallel(docs);
-            } else {
-                let (keep, rest): (Vec<Value>, Vec<Value>) = docs
-                    .into_iter()
-                    .partition(|d| types.needs_existence(pack, d));
-                deferred.extend(keep);
-                drop_in_parallel(rest);
-            }
-            true
-        };
-        for (block, line) in rx.iter() {
-            let prev = pending.take();
-            // Block k is evaluated and handed over (`on_block`, which may be serial work such
-            // as building Arrow arrays) while block k+1 is parsed: rayon lends the idle core
-            // to whichever side still has work.
-            let (parsed, going) = rayon::join(
-                || parse(&block, line),
-                || {
-                    let done = prev.map(|st| finish_block(st, &mut types, &mut related));
-                    handle(done, &types, &mut deferred, &mut summary)
-                },
-            );
-            // Give the buffer back to the reader; if it has finished, just free it.
-            let _ = recycle_tx.send(block);
-            if !going {
-                cancelled = true;
-                break;
-            }
-            pending = Some(parsed);
-        }
-        if !cancelled {
-            if let Some(st) = pending.take() {
-                let done = finish_block(st, &mut types, &mut related);
-                if !handle(Some(done), &types, &mut deferred, &mut summary) {
-                    cancelled = true;
-                }
-            }
-        }
-        drop(rx);
-        reader_thread
-            .join()
-            .unwrap_or_else(|_| Err(std::io::Error::other("the reader thread failed")))
-    });
-    if cancelled {
-        return Ok(Err(Cancelled));
-    }
-    read_result?;
-    if !deferred.is_empty() {
-        related.finish();
-        match evaluate_block(
-            pack,
-            &deferred,
-            &related,
-            &mut types,
-            options,
-            Phase::Deferred,
-            cancel,
-        ) {
-            Ok(r) => on_block(&deferred, r),
-            Err(c) => return Ok(Err(c)),
-        }
-        drop_in_parallel(deferred);
-    }
-    Ok(Ok(summary))
-}
-
-/// Which resource types a run must read in full: those some policy can apply to, and the
-/// related types existence checks look for. Any other resource produces no pair to decide, so
-/// parsing keeps only its `id` and `type`. Answers are cached per type, shared by the parsing
-/// threads.
-struct NeededTypes<'p> {
-    pack: &'p PreparedPack,
-    options: &'p EvalOptions,
-    known: std::sync::RwLock<HashMap<String, bool>>,
-}
-
-impl<'p> NeededTypes<'p> {
-    fn new(pack: &'p PreparedPack, options: &'p EvalOptions) -> Self {
-        Self {
-            pack,
-            options,
-            known: std::sync::RwLock::new(HashMap::default()),
-        }
-    }
-
-    fn get(&self, resource_type: &str) -> bool {
-        if let Some(&known) = self
-            .known
-            .read()
-            .ok()
-            .as_ref()
-            .and_then(|m| m.get(resource_type))
-        {
-            return known;
-        }
-        let lower = resource_type.to_ascii_lowercase();
-        let needed = self.pack.related_types.contains(&lower)
-            || !self
-                .pack
-                .candidates_for(resource_type, self.options)
-                .is_empty();
-        if let Ok(mut m) = self.known.write() {
-            m.insert(resource_type.to_string(), needed);
-        }
-        needed
-    }
-}
-
-/// Free a block of documents on all cores (freeing millions of small trees is not free).
-fn drop_in_parallel(docs: Vec<Value>) {
-    docs.into_par_iter().with_min_len(512).for_each(drop);
 }
 
 #[cfg(test)]

@@ -26,6 +26,36 @@ pub struct ResourceStore {
 }
 
 /// Check that a parsed document is a resource: an object with string `id` and `type`.
+/// The non-blank lines of an NDJSON block, each with its 1-based number (`first_line` is the
+/// block's first).
+pub(crate) fn lines_of(block: &[u8], first_line: usize) -> Vec<(usize, &[u8])> {
+    let mut lines: Vec<(usize, &[u8])> = Vec::new();
+    let mut start = 0;
+    let ends = memchr::memchr_iter(b'\n', block).chain(std::iter::once(block.len()));
+    for (n, end) in (first_line..).zip(ends) {
+        let line = block.get(start..end).unwrap_or_default();
+        if line.iter().any(|b| !b.is_ascii_whitespace()) {
+            lines.push((n, line));
+        }
+        start = end + 1;
+    }
+    lines
+}
+
+/// Parse NDJSON line number `line` through `projection` into a resource.
+pub(crate) fn parse_line(
+    projection: &Projection,
+    bytes: &[u8],
+    line: usize,
+    gate: Option<TypeGate<'_>>,
+) -> Result<Value, LoadError> {
+    projection
+        .parse_gated(bytes, gate)
+        .map_err(|e| crate::policy::json_error(&e))
+        .and_then(|v| check_resource(&v).map(|()| v))
+        .map_err(|message| LoadError { line, message })
+}
+
 fn check_resource(v: &Value) -> Result<(), String> {
     let Value::Object(map) = v else {
         return Err(format!(
@@ -74,29 +104,10 @@ impl ResourceStore {
         projection: &Projection,
         gate: Option<TypeGate<'_>>,
     ) {
-        let mut lines: Vec<(usize, &[u8])> = Vec::new();
-        let mut start = 0;
-        let ends = memchr::memchr_iter(b'\n', block).chain(std::iter::once(block.len()));
-        for (n, end) in (first_line..).zip(ends) {
-            let line = block.get(start..end).unwrap_or_default();
-            if line.iter().any(|b| !b.is_ascii_whitespace()) {
-                lines.push((n, line));
-            }
-            start = end + 1;
-        }
-        let parsed: Vec<Result<Value, LoadError>> = lines
+        let parsed: Vec<Result<Value, LoadError>> = lines_of(block, first_line)
             .par_iter()
             .with_min_len(256)
-            .map(|(line, bytes)| {
-                projection
-                    .parse_gated(bytes, gate)
-                    .map_err(|e| crate::policy::json_error(&e))
-                    .and_then(|v| check_resource(&v).map(|()| v))
-                    .map_err(|message| LoadError {
-                        line: *line,
-                        message,
-                    })
-            })
+            .map(|&(line, bytes)| parse_line(projection, bytes, line, gate))
             .collect();
         self.docs.reserve(parsed.len());
         for p in parsed {

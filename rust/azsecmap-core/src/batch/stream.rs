@@ -1,0 +1,394 @@
+//! Streaming evaluation of NDJSON larger than memory. Each resource is parsed, decided and
+//! freed in one pass while its document is still in cache; only its identity (`id`, `type`)
+//! and its rows outlive that pass, except for resources existence checks still need.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use rayon::prelude::*;
+use serde_json::Value;
+
+use super::existence::RelatedSet;
+use super::store::{self, parse_line, LoadError};
+use super::{decide_resource, evaluate_block, BatchOptions, BatchResults, Cancelled, Phase};
+use super::{PreparedPack, TypeTable};
+use crate::field::resource_type;
+
+/// What a streaming run produced besides its result blocks.
+#[derive(Debug, Default)]
+pub struct StreamSummary {
+    /// Resources evaluated.
+    pub resources: usize,
+    /// Lines that were not resources.
+    pub errors: Vec<LoadError>,
+}
+
+/// The `id` and `type` of each resource a block of results refers to: row resource index `r`
+/// is entry `r`. One buffer holds the text, so a block costs no allocation per resource.
+#[derive(Debug, Default, Clone)]
+pub struct Identities {
+    text: String,
+    /// Where each entry's `id` ends and its `type` ends in `text`.
+    ends: Vec<(usize, usize)>,
+}
+
+impl Identities {
+    /// The identities of `docs`, in order (missing members read as empty).
+    pub fn of_docs(docs: &[Value]) -> Self {
+        let mut out = Self::default();
+        for d in docs {
+            let id = d.get("id").and_then(Value::as_str).unwrap_or_default();
+            out.push(id, resource_type(d).unwrap_or_default());
+        }
+        out
+    }
+
+    /// Add one resource.
+    pub fn push(&mut self, id: &str, resource_type: &str) {
+        self.text.push_str(id);
+        let id_end = self.text.len();
+        self.text.push_str(resource_type);
+        self.ends.push((id_end, self.text.len()));
+    }
+
+    /// `(id, type)` of entry `r`.
+    pub fn get(&self, r: usize) -> Option<(&str, &str)> {
+        let start = match r.checked_sub(1) {
+            Some(prev) => self.ends.get(prev)?.1,
+            None => 0,
+        };
+        let &(id_end, end) = self.ends.get(r)?;
+        Some((self.text.get(start..id_end)?, self.text.get(id_end..end)?))
+    }
+
+    /// Number of resources.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// True when there is none.
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    fn append(&mut self, other: Identities) {
+        let base = self.text.len();
+        self.text.push_str(&other.text);
+        self.ends
+            .extend(other.ends.iter().map(|&(i, e)| (i + base, e + base)));
+    }
+}
+
+/// One block after its single pass: rows and identities for the caller, and the documents the
+/// run still needs.
+#[derive(Default)]
+struct Evaluated {
+    results: BatchResults,
+    identities: Identities,
+    /// Resources some existence policy can apply to (decided in the deferred pass).
+    deferred: Vec<Value>,
+    /// Resources of a type existence checks look for.
+    related: Vec<Value>,
+    errors: Vec<LoadError>,
+}
+
+impl Evaluated {
+    fn append(&mut self, mut other: Evaluated) {
+        let offset = u32::try_from(self.identities.len()).unwrap_or(u32::MAX);
+        self.results.append(other.results, offset);
+        self.identities.append(other.identities);
+        self.deferred.append(&mut other.deferred);
+        self.related.append(&mut other.related);
+        self.errors.append(&mut other.errors);
+    }
+}
+
+/// Resources per task: enough to amortise scheduling, small enough to balance two cores.
+const LINES_PER_TASK: usize = 256;
+
+/// Parse, decide and free every resource of an NDJSON block (`line`: its first line number),
+/// in parallel. Existence policies are left for the deferred pass.
+fn evaluate_lines(
+    pack: &PreparedPack,
+    types: &TypeTable<'_>,
+    block: &[u8],
+    line: usize,
+    related: &RelatedSet,
+    options: &BatchOptions,
+    cancel: &AtomicBool,
+) -> Result<Evaluated, Cancelled> {
+    let gate = |t: &str| types.needed(t);
+    let parts: Vec<Evaluated> = store::lines_of(block, line)
+        .par_chunks(LINES_PER_TASK)
+        .map(|lines| {
+            if cancel.load(Ordering::Relaxed) {
+                return Err(Cancelled);
+            }
+            let mut out = Evaluated::default();
+            let mut local = types.local();
+            for &(n, bytes) in lines {
+                let doc = match parse_line(&pack.projection, bytes, n, Some(&gate)) {
+                    Ok(doc) => doc,
+                    Err(e) => {
+                        out.errors.push(e);
+                        continue;
+                    }
+                };
+                let Ok(r) = u32::try_from(out.identities.len()) else {
+                    continue;
+                };
+                let t = resource_type(&doc).unwrap_or_default();
+                let id = doc.get("id").and_then(Value::as_str).unwrap_or_default();
+                out.identities.push(id, t);
+                let info = local.get(t);
+                decide_resource(
+                    pack,
+                    &info.candidates,
+                    r,
+                    &doc,
+                    t,
+                    related,
+                    options,
+                    Phase::Stream,
+                    &mut out.results,
+                );
+                match (info.deferred, info.related) {
+                    (true, true) => {
+                        out.related.push(doc.clone());
+                        out.deferred.push(doc);
+                    }
+                    (true, false) => out.deferred.push(doc),
+                    (false, true) => out.related.push(doc),
+                    (false, false) => drop(doc),
+                }
+            }
+            Ok(out)
+        })
+        .collect::<Result<_, Cancelled>>()?;
+    let mut all = Evaluated::default();
+    for p in parts {
+        all.append(p);
+    }
+    Ok(all)
+}
+
+/// Evaluate NDJSON from `reader` block by block without holding the tenant in memory. Each
+/// resource is parsed through the pack's projection, decided and freed in one pass; every
+/// block's rows go to `on_block` with the identities their resource indices point into.
+/// Resources that existence policies apply to are kept (projected) until every related
+/// resource has been seen, then decided and handed over last.
+///
+/// Reading, evaluating and handing over overlap: a reader thread fills the next block while
+/// block k+1 is evaluated and block k handed over (`on_block` may be serial work such as
+/// building Arrow arrays; rayon lends the idle core to whichever side still has work).
+pub fn evaluate_stream(
+    pack: &PreparedPack,
+    reader: &mut (dyn std::io::Read + Send),
+    block_bytes: usize,
+    options: &BatchOptions,
+    cancel: &AtomicBool,
+    on_block: &mut (dyn FnMut(&Identities, BatchResults) + Send),
+) -> Result<Result<StreamSummary, Cancelled>, std::io::Error> {
+    let types = TypeTable::new(pack, &options.eval);
+    let mut related = RelatedSet::new(&pack.related_types);
+    let mut deferred: Vec<Value> = Vec::new();
+    let mut summary = StreamSummary::default();
+    let mut cancelled = false;
+    let (tx, rx) = std::sync::mpsc::sync_channel::<(Vec<u8>, usize)>(1);
+    let (recycle_tx, recycle_rx) = std::sync::mpsc::channel::<Vec<u8>>();
+    let read_result = std::thread::scope(|scope| {
+        let reader_thread = scope.spawn(move || {
+            store::for_each_owned_block(reader, block_bytes, &recycle_rx, &mut |block, line| {
+                tx.send((block, line)).is_ok()
+            })
+        });
+        let mut pending: Option<(Identities, BatchResults)> = None;
+        for (block, line) in rx.iter() {
+            let prev = pending.take();
+            let (evaluated, ()) = rayon::join(
+                || evaluate_lines(pack, &types, &block, line, &related, options, cancel),
+                || {
+                    if let Some((ids, results)) = prev {
+                        on_block(&ids, results);
+                    }
+                },
+            );
+            // Give the buffer back to the reader; if it has finished, just free it.
+            let _ = recycle_tx.send(block);
+            let Ok(mut e) = evaluated else {
+                cancelled = true;
+                break;
+            };
+            summary.resources += e.identities.len();
+            summary.errors.append(&mut e.errors);
+            related.docs.append(&mut e.related);
+            deferred.append(&mut e.deferred);
+            pending = Some((e.identities, e.results));
+        }
+        if let Some((ids, results)) = pending.take() {
+            if !cancelled {
+                on_block(&ids, results);
+            }
+        }
+        drop(rx);
+        reader_thread
+            .join()
+            .unwrap_or_else(|_| Err(std::io::Error::other("the reader thread failed")))
+    });
+    if cancelled {
+        return Ok(Err(Cancelled));
+    }
+    read_result?;
+    if !deferred.is_empty() {
+        related.finish();
+        match evaluate_block(
+            pack,
+            &deferred,
+            &related,
+            &types,
+            options,
+            Phase::Deferred,
+            cancel,
+        ) {
+            Ok(r) => on_block(&Identities::of_docs(&deferred), r),
+            Err(c) => return Ok(Err(c)),
+        }
+        drop_in_parallel(deferred);
+    }
+    Ok(Ok(summary))
+}
+
+/// Free documents on all cores (freeing millions of small trees is not free).
+fn drop_in_parallel(docs: Vec<Value>) {
+    docs.into_par_iter().with_min_len(512).for_each(drop);
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use super::*;
+    use crate::batch::evaluate_pack;
+    use crate::batch::store::ResourceStore;
+    use crate::policy::PolicyDefinition;
+
+    fn pack(rules: &[serde_json::Value]) -> PreparedPack {
+        let bound = rules
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                PolicyDefinition::from_value(r, &format!("p{i}"))
+                    .unwrap()
+                    .bind(&serde_json::Map::new())
+                    .unwrap()
+            })
+            .collect();
+        PreparedPack::new(bound)
+    }
+
+    #[test]
+    fn identities_keep_order_across_appends() {
+        let mut a = Identities::default();
+        a.push("/s/a", "T/a");
+        a.push("", "T/empty-id");
+        let mut b = Identities::default();
+        b.push("/s/ü", "T/b");
+        a.append(b);
+        assert_eq!(a.len(), 3);
+        assert_eq!(a.get(0), Some(("/s/a", "T/a")));
+        assert_eq!(a.get(1), Some(("", "T/empty-id")));
+        assert_eq!(a.get(2), Some(("/s/ü", "T/b")));
+        assert_eq!(a.get(3), None);
+        let docs = [
+            serde_json::json!({"id": "/x", "TYPE": "T/x"}),
+            serde_json::json!(1),
+        ];
+        let of = Identities::of_docs(&docs);
+        assert_eq!(
+            (of.get(0), of.get(1)),
+            (Some(("/x", "T/x")), Some(("", "")))
+        );
+    }
+
+    /// The gate the stream parses with: types no policy can apply to keep only `id` and
+    /// `type`, wherever `type` sits; a document with two `type` members is read whole.
+    #[test]
+    fn gate_keeps_only_identity_for_unneeded_types() {
+        let pack = pack(&[serde_json::json!({"if": {"allOf": [
+            {"field": "type", "equals": "Microsoft.Storage/storageAccounts"},
+            {"field": "Microsoft.Storage/storageAccounts/supportsHttpsTrafficOnly", "equals": false}
+        ]}, "then": {"effect": "audit"}})]);
+        let options = BatchOptions::default();
+        let types = TypeTable::new(&pack, &options.eval);
+        let gate = |t: &str| types.needed(t);
+        let lines = [
+            r#"{"id":"/s/sa","type":"Microsoft.Storage/storageAccounts","properties":{"supportsHttpsTrafficOnly":false}}"#,
+            r#"{"id":"/s/ra","properties":{"x":1},"type":"Microsoft.Authorization/roleAssignments","name":"ra"}"#,
+            r#"{"id":"/s/kv","type":"Microsoft.KeyVault/vaults","properties":{"x":1},"tags":{"a":"b"}}"#,
+            r#"{"id":"/s/dup","type":"Microsoft.KeyVault/vaults","properties":{"supportsHttpsTrafficOnly":false},"type":"Microsoft.Storage/storageAccounts"}"#,
+        ];
+        let mut store = ResourceStore::default();
+        store.extend_ndjson_gated(
+            lines.join("\n").as_bytes(),
+            1,
+            &pack.projection,
+            Some(&gate),
+        );
+        let docs = &store.docs;
+        assert_eq!(docs.len(), 4);
+        assert_eq!(docs[0]["properties"]["supportsHttpsTrafficOnly"], false);
+        for lean in [&docs[1], &docs[2]] {
+            let keys: Vec<&String> = lean.as_object().unwrap().keys().collect();
+            assert_eq!(keys, ["id", "type"], "{lean}");
+        }
+        assert_eq!(docs[3]["type"], "Microsoft.Storage/storageAccounts");
+        assert_eq!(docs[3]["properties"]["supportsHttpsTrafficOnly"], false);
+    }
+
+    /// An existence policy whose related type is an expression names no related type up
+    /// front; streaming still defers its resources and decides them as the in-memory path does
+    /// (before, it gave no row at all).
+    #[test]
+    fn existence_with_an_expression_type_is_decided_when_streaming() {
+        let pack = pack(&[serde_json::json!({
+            "if": {"field": "type", "equals": "Microsoft.Storage/storageAccounts"},
+            "then": {"effect": "auditIfNotExists", "details": {
+                "type": "[if(equals(field('name'), 'sa'), 'Microsoft.Insights/diagnosticSettings', 'Microsoft.Insights/other')]",
+                "existenceCondition": {"field": "name", "equals": "d"}
+            }}
+        })]);
+        assert!(pack.related_types.is_empty());
+        let lines = [
+            r#"{"id":"/s/sa","type":"Microsoft.Storage/storageAccounts","name":"sa"}"#,
+            r#"{"id":"/s/sa/providers/Microsoft.Insights/diagnosticSettings/d","type":"Microsoft.Insights/diagnosticSettings","name":"d"}"#,
+        ]
+        .join("\n");
+        let options = BatchOptions::default();
+        let cancel = AtomicBool::new(false);
+        let mut streamed = Vec::new();
+        evaluate_stream(
+            &pack,
+            &mut lines.as_bytes(),
+            1,
+            &options,
+            &cancel,
+            &mut |ids, r| {
+                for i in 0..r.len() {
+                    let (id, _) = ids.get(r.resource[i] as usize).unwrap();
+                    streamed.push((id.to_string(), r.state[i]));
+                }
+            },
+        )
+        .unwrap()
+        .unwrap();
+        let mut store = ResourceStore::default();
+        store.extend_ndjson(lines.as_bytes(), 1, &pack.projection);
+        let whole = evaluate_pack(&pack, &store, &options, &cancel).unwrap();
+        let in_memory: Vec<(String, crate::batch::State)> = (0..whole.len())
+            .map(|i| {
+                let doc = &store.docs[whole.resource[i] as usize];
+                (doc["id"].as_str().unwrap().to_string(), whole.state[i])
+            })
+            .collect();
+        assert_eq!(in_memory.len(), 1, "{in_memory:?}");
+        assert_eq!(streamed, in_memory);
+    }
+}
