@@ -28,10 +28,12 @@ fn main() {
     let bound: Vec<_> = list
         .lines()
         .filter(|l| !l.trim().is_empty())
-        .map(|p| {
+        .filter_map(|p| {
             let def =
                 PolicyDefinition::from_json_str(&std::fs::read_to_string(p).unwrap(), "x").unwrap();
-            def.bind(&Map::new()).unwrap()
+            // A definition with a required parameter and no default cannot bind without
+            // values; the Python evaluation lists it among its policy errors and skips it too.
+            def.bind(&Map::new()).ok()
         })
         .collect();
     let n_policies = bound.len();
