@@ -590,10 +590,19 @@ fn decide(
                 Ok(false) => return (State::NotApplicable, None),
                 Err(e) => Err(e),
                 Ok(true) if entry.kind == EffectKind::Manual => Ok(manual_state(policy)),
+                Ok(true) if options.reasons => ev.trace(&policy.condition).map(|(m, steps)| {
+                    if m {
+                        (
+                            State::NonCompliant,
+                            Some(render_steps(&steps, ev.resource_type())),
+                        )
+                    } else {
+                        (State::Compliant, None)
+                    }
+                }),
                 Ok(true) => ev.eval(&policy.condition, None).map(|m| {
                     if m {
-                        let reason = options.reasons.then(|| explain(policy, doc, &options.eval));
-                        (State::NonCompliant, reason.flatten())
+                        (State::NonCompliant, None)
                     } else {
                         (State::Compliant, None)
                     }
@@ -609,13 +618,9 @@ fn decide(
     })
 }
 
-/// The deciding conditions of a matched pair, as one line (at most three, `type` checks left
-/// out when others decided too). The pair is evaluated again with tracing; applicability was
-/// settled by the caller.
-fn explain(policy: &BoundPolicy, doc: &Value, options: &EvalOptions) -> Option<String> {
-    let env = env_for(policy, options);
-    let ev = Evaluator::new(&env, doc);
-    let (_, steps) = ev.trace(&policy.condition).ok()?;
+/// The deciding conditions of a matched pair, as one line: at most three trace steps, `type`
+/// checks left out when others decided too.
+fn render_steps(steps: &[Step<'_>], resource_type: Option<&str>) -> String {
     let mut deciding: Vec<&Step<'_>> = steps.iter().filter(|s| !s.is_type_check()).collect();
     if deciding.is_empty() {
         deciding = steps.iter().collect();
@@ -625,9 +630,9 @@ fn explain(policy: &BoundPolicy, doc: &Value, options: &EvalOptions) -> Option<S
         if i > 0 {
             text.push_str("; ");
         }
-        step.write_to(&mut text, ev.resource_type());
+        step.write_to(&mut text, resource_type);
     }
-    Some(text)
+    text
 }
 
 /// A manual policy's state: its `details.defaultState` (effect-manual docs: `Unknown` unless

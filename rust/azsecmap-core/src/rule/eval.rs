@@ -285,34 +285,30 @@ impl<'a, 'p> Evaluator<'a, 'p> {
         match cond {
             Cond::All(children) | Cond::Any(children) => {
                 let want = matches!(cond, Cond::Any(_));
-                let mut kept: Vec<Step<'a>> = Vec::new();
+                // Every child's steps go straight into `trace`; when one child decides the
+                // outcome, the steps of the children before it are cut out again.
+                let start = trace.as_ref().map_or(0, |t| t.len());
                 for c in children {
-                    let mut local = trace.as_ref().map(|_| Vec::new());
-                    let r = self.eval_cond(c, frames, local.as_mut())?;
+                    let mark = trace.as_ref().map_or(0, |t| t.len());
+                    let r = self.eval_cond(c, frames, trace.as_deref_mut())?;
                     if r == want {
-                        // Short-circuit: this child decided the outcome.
-                        if let (Some(t), Some(l)) = (trace.as_deref_mut(), local) {
-                            t.extend(l);
+                        // INVARIANT: children only cut steps they added, so
+                        // `start <= mark <= len`; the check keeps a slip from panicking.
+                        if let Some(t) = trace.filter(|t| start <= mark && mark <= t.len()) {
+                            t.drain(start..mark);
                         }
                         return Ok(want);
                     }
-                    if let Some(l) = local {
-                        kept.extend(l);
-                    }
-                }
-                if let Some(t) = trace {
-                    t.extend(kept);
                 }
                 Ok(!want)
             }
             Cond::Not(inner) => {
-                let mut local = trace.as_ref().map(|_| Vec::new());
-                let r = self.eval_cond(inner, frames, local.as_mut())?;
-                if let (Some(t), Some(l)) = (trace, local) {
-                    t.extend(l.into_iter().map(|mut x| {
+                let mark = trace.as_ref().map_or(0, |t| t.len());
+                let r = self.eval_cond(inner, frames, trace.as_deref_mut())?;
+                if let Some(steps) = trace.and_then(|t| t.get_mut(mark..)) {
+                    for x in steps {
                         x.negated = !x.negated;
-                        x
-                    }));
+                    }
                 }
                 Ok(!r)
             }
