@@ -27,19 +27,25 @@ pub struct ResourceStore {
 
 /// Check that a parsed document is a resource: an object with string `id` and `type`.
 /// The non-blank lines of an NDJSON block, each with its 1-based number (`first_line` is the
-/// block's first).
-pub(crate) fn lines_of(block: &[u8], first_line: usize) -> Vec<(usize, &[u8])> {
+/// block's first), and the number of newlines in the block (the next block's first line is
+/// `first_line` plus that).
+pub(crate) fn lines_of(block: &[u8], first_line: usize) -> (Vec<(usize, &[u8])>, usize) {
     let mut lines: Vec<(usize, &[u8])> = Vec::new();
     let mut start = 0;
-    let ends = memchr::memchr_iter(b'\n', block).chain(std::iter::once(block.len()));
-    for (n, end) in (first_line..).zip(ends) {
+    let mut newlines = 0;
+    for (n, end) in (first_line..).zip(memchr::memchr_iter(b'\n', block)) {
+        newlines += 1;
         let line = block.get(start..end).unwrap_or_default();
         if line.iter().any(|b| !b.is_ascii_whitespace()) {
             lines.push((n, line));
         }
         start = end + 1;
     }
-    lines
+    let last = block.get(start..).unwrap_or_default();
+    if last.iter().any(|b| !b.is_ascii_whitespace()) {
+        lines.push((first_line + newlines, last));
+    }
+    (lines, newlines)
 }
 
 /// Parse NDJSON line number `line` through `projection` into a resource.
@@ -105,6 +111,7 @@ impl ResourceStore {
         gate: Option<TypeGate<'_>>,
     ) {
         let parsed: Vec<Result<Value, LoadError>> = lines_of(block, first_line)
+            .0
             .par_iter()
             .with_min_len(256)
             .map(|&(line, bytes)| parse_line(projection, bytes, line, gate))
@@ -200,16 +207,16 @@ pub fn for_each_block(
 
 /// Like [`for_each_block`], but hands over owned blocks and takes buffers back through
 /// `recycle`, so a long stream reuses a few block buffers instead of faulting in fresh pages
-/// for every block.
+/// for every block. Blocks come without line numbers: the consumer counts the newlines it
+/// walks anyway ([`lines_of`]), so this (reading) thread does not scan the text a second time.
 pub fn for_each_owned_block(
     reader: &mut dyn std::io::Read,
     block_bytes: usize,
     recycle: &std::sync::mpsc::Receiver<Vec<u8>>,
-    f: &mut dyn FnMut(Vec<u8>, usize) -> bool,
+    f: &mut dyn FnMut(Vec<u8>) -> bool,
 ) -> std::io::Result<()> {
     let block_bytes = block_bytes.max(1);
     let mut carry: Vec<u8> = Vec::new();
-    let mut line = 1usize;
     let mut eof = false;
     while !eof {
         // A recycled buffer keeps its length, so only bytes past it are ever zero-filled, and
@@ -249,11 +256,9 @@ pub fn for_each_owned_block(
         };
         carry.extend_from_slice(buf.get(cut..filled).unwrap_or_default());
         buf.truncate(cut);
-        let lines_in_block = memchr::memchr_iter(b'\n', &buf).count();
-        if !buf.is_empty() && !f(buf, line) {
+        if !buf.is_empty() && !f(buf) {
             return Ok(());
         }
-        line += lines_in_block;
     }
     Ok(())
 }
@@ -274,14 +279,13 @@ mod tests {
                 let (tx, rx) = std::sync::mpsc::channel();
                 let mut seen = Vec::new();
                 let mut reader = text.as_bytes();
-                for_each_owned_block(&mut reader, block, &rx, &mut |buf, first| {
-                    for (k, l) in buf
-                        .split(|&b| b == b'\n')
-                        .filter(|l| !l.is_empty())
-                        .enumerate()
-                    {
-                        seen.push((first + k, String::from_utf8(l.to_vec()).unwrap()));
+                let mut first = 1;
+                for_each_owned_block(&mut reader, block, &rx, &mut |buf| {
+                    let (lines, newlines) = lines_of(&buf, first);
+                    for (n, l) in lines {
+                        seen.push((n, String::from_utf8(l.to_vec()).unwrap()));
                     }
+                    first += newlines;
                     if recycle_buffers {
                         tx.send(buf).unwrap();
                     }

@@ -89,6 +89,8 @@ struct Evaluated {
     /// Resources of a type existence checks look for.
     related: Vec<Value>,
     errors: Vec<LoadError>,
+    /// Newlines in the block: the next block starts that many lines further.
+    newlines: usize,
 }
 
 impl Evaluated {
@@ -117,7 +119,8 @@ fn evaluate_lines(
     cancel: &AtomicBool,
 ) -> Result<Evaluated, Cancelled> {
     let gate = |t: &str| types.needed(t);
-    let parts: Vec<Evaluated> = store::lines_of(block, line)
+    let (lines, newlines) = store::lines_of(block, line);
+    let parts: Vec<Evaluated> = lines
         .par_chunks(LINES_PER_TASK)
         .map(|lines| {
             if cancel.load(Ordering::Relaxed) {
@@ -168,6 +171,7 @@ fn evaluate_lines(
     for p in parts {
         all.append(p);
     }
+    all.newlines = newlines;
     Ok(all)
 }
 
@@ -193,16 +197,17 @@ pub fn evaluate_stream(
     let mut deferred: Vec<Value> = Vec::new();
     let mut summary = StreamSummary::default();
     let mut cancelled = false;
-    let (tx, rx) = std::sync::mpsc::sync_channel::<(Vec<u8>, usize)>(1);
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(1);
     let (recycle_tx, recycle_rx) = std::sync::mpsc::channel::<Vec<u8>>();
     let read_result = std::thread::scope(|scope| {
         let reader_thread = scope.spawn(move || {
-            store::for_each_owned_block(reader, block_bytes, &recycle_rx, &mut |block, line| {
-                tx.send((block, line)).is_ok()
+            store::for_each_owned_block(reader, block_bytes, &recycle_rx, &mut |block| {
+                tx.send(block).is_ok()
             })
         });
         let mut pending: Option<(Identities, BatchResults)> = None;
-        for (block, line) in rx.iter() {
+        let mut line = 1;
+        for block in rx.iter() {
             let prev = pending.take();
             let (evaluated, ()) = rayon::join(
                 || evaluate_lines(pack, &types, &block, line, &related, options, cancel),
@@ -218,6 +223,7 @@ pub fn evaluate_stream(
                 cancelled = true;
                 break;
             };
+            line += e.newlines;
             summary.resources += e.identities.len();
             summary.errors.append(&mut e.errors);
             related.docs.append(&mut e.related);
@@ -390,5 +396,49 @@ mod tests {
             .collect();
         assert_eq!(in_memory.len(), 1, "{in_memory:?}");
         assert_eq!(streamed, in_memory);
+    }
+
+    /// Bad lines are reported with their line numbers whatever the block size (blank lines
+    /// count; the last line may lack its newline), and every good line is evaluated.
+    #[test]
+    fn bad_lines_keep_their_numbers_across_blocks() {
+        let pack = pack(&[serde_json::json!({
+            "if": {"field": "type", "equals": "Microsoft.Storage/storageAccounts"},
+            "then": {"effect": "audit"}
+        })]);
+        let good =
+            |i: usize| format!(r#"{{"id":"/s/sa{i}","type":"Microsoft.Storage/storageAccounts"}}"#);
+        let mut text = String::new();
+        let mut bad = Vec::new();
+        for n in 1..=60 {
+            match n % 7 {
+                0 => {
+                    text.push_str("{\"id\": \"/x\", \"type\": ");
+                    bad.push(n);
+                }
+                3 => text.push_str("   "),
+                _ => text.push_str(&good(n)),
+            }
+            if n < 60 {
+                text.push('\n');
+            }
+        }
+        for block in [1, 10, 100, 1 << 20] {
+            let mut rows = 0;
+            let summary = evaluate_stream(
+                &pack,
+                &mut text.as_bytes(),
+                block,
+                &BatchOptions::default(),
+                &AtomicBool::new(false),
+                &mut |_, r| rows += r.len(),
+            )
+            .unwrap()
+            .unwrap();
+            let lines: Vec<usize> = summary.errors.iter().map(|e| e.line).collect();
+            assert_eq!(lines, bad, "block {block}");
+            assert_eq!(summary.resources, 60 - bad.len() - 9, "block {block}");
+            assert_eq!(rows, summary.resources, "block {block}");
+        }
     }
 }
