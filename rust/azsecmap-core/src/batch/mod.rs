@@ -455,6 +455,12 @@ pub(crate) fn evaluate_block(
     phase: Phase,
     cancel: &AtomicBool,
 ) -> Result<BatchResults, Cancelled> {
+    let run = Run {
+        pack,
+        related,
+        options,
+        phase,
+    };
     let chunks: Vec<BatchResults> = docs
         .par_chunks(1024)
         .enumerate()
@@ -469,18 +475,7 @@ pub(crate) fn evaluate_block(
                     continue;
                 };
                 let t = resource_type(doc).unwrap_or_default();
-                let info = local.get(t);
-                decide_resource(
-                    pack,
-                    &info.candidates,
-                    r,
-                    doc,
-                    t,
-                    related,
-                    options,
-                    phase,
-                    &mut out,
-                );
+                run.decide_resource(&local.get(t).candidates, r, doc, t, &mut out);
             }
             Ok(out)
         })
@@ -492,45 +487,54 @@ pub(crate) fn evaluate_block(
     Ok(results)
 }
 
-/// Decide the pairs of one resource (row index `r`) that `phase` covers and add the rows
-/// `options` keep to `out`.
-#[allow(clippy::too_many_arguments)]
-fn decide_resource(
-    pack: &PreparedPack,
-    candidates: &[Candidate],
-    r: u32,
-    doc: &Value,
-    t: &str,
-    related: &RelatedSet,
-    options: &BatchOptions,
+/// What every pair of one evaluation pass shares.
+struct Run<'r> {
+    pack: &'r PreparedPack,
+    /// Where existence checks look.
+    related: &'r RelatedSet,
+    options: &'r BatchOptions,
+    /// Which policies this pass decides.
     phase: Phase,
-    out: &mut BatchResults,
-) {
-    if options.include_not_applicable && phase != Phase::Deferred {
-        for p in (0..pack.entries.len()).filter_map(|i| u32::try_from(i).ok()) {
-            if !candidates.iter().any(|c| c.policy == p) {
-                out.push(r, p, State::NotApplicable, None);
+}
+
+impl Run<'_> {
+    /// Decide the pairs of one resource (row index `r`, type `t`) that the phase covers and
+    /// add the rows the options keep to `out`.
+    fn decide_resource(
+        &self,
+        candidates: &[Candidate],
+        r: u32,
+        doc: &Value,
+        t: &str,
+        out: &mut BatchResults,
+    ) {
+        let options = self.options;
+        if options.include_not_applicable && self.phase != Phase::Deferred {
+            for p in (0..self.pack.entries.len()).filter_map(|i| u32::try_from(i).ok()) {
+                if !candidates.iter().any(|c| c.policy == p) {
+                    out.push(r, p, State::NotApplicable, None);
+                }
             }
         }
-    }
-    for &Candidate { policy: p, settled } in candidates {
-        let Some(entry) = pack.entries.get(p as usize) else {
-            continue;
-        };
-        let existence = entry.kind == EffectKind::Existence;
-        match phase {
-            Phase::Stream if existence => continue,
-            Phase::Deferred if !existence => continue,
-            _ => {}
-        }
-        let (state, reason) = decide(entry, settled, doc, t, related, options);
-        let keep = match state {
-            State::NotApplicable => options.include_not_applicable,
-            State::Compliant => !options.only_failing,
-            _ => true,
-        };
-        if keep {
-            out.push(r, p, state, reason);
+        for &Candidate { policy: p, settled } in candidates {
+            let Some(entry) = self.pack.entries.get(p as usize) else {
+                continue;
+            };
+            let existence = entry.kind == EffectKind::Existence;
+            match self.phase {
+                Phase::Stream if existence => continue,
+                Phase::Deferred if !existence => continue,
+                _ => {}
+            }
+            let (state, reason) = decide(entry, settled, doc, t, self.related, options);
+            let keep = match state {
+                State::NotApplicable => options.include_not_applicable,
+                State::Compliant => !options.only_failing,
+                _ => true,
+            };
+            if keep {
+                out.push(r, p, state, reason);
+            }
         }
     }
 }

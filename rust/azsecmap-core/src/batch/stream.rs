@@ -9,8 +9,8 @@ use serde_json::Value;
 
 use super::existence::RelatedSet;
 use super::store::{self, parse_line, LoadError};
-use super::{decide_resource, evaluate_block, BatchOptions, BatchResults, Cancelled, Phase};
-use super::{PreparedPack, TypeTable};
+use super::{evaluate_block, BatchOptions, BatchResults, Cancelled, Phase};
+use super::{PreparedPack, Run, TypeTable};
 use crate::field::resource_type;
 
 /// What a streaming run produced besides its result blocks.
@@ -119,6 +119,12 @@ fn evaluate_lines(
     cancel: &AtomicBool,
 ) -> Result<Evaluated, Cancelled> {
     let gate = |t: &str| types.needed(t);
+    let run = Run {
+        pack,
+        related,
+        options,
+        phase: Phase::Stream,
+    };
     let (lines, newlines) = store::lines_of(block, line);
     let parts: Vec<Evaluated> = lines
         .par_chunks(LINES_PER_TASK)
@@ -143,17 +149,7 @@ fn evaluate_lines(
                 let id = doc.get("id").and_then(Value::as_str).unwrap_or_default();
                 out.identities.push(id, t);
                 let info = local.get(t);
-                decide_resource(
-                    pack,
-                    &info.candidates,
-                    r,
-                    &doc,
-                    t,
-                    related,
-                    options,
-                    Phase::Stream,
-                    &mut out.results,
-                );
+                run.decide_resource(&info.candidates, r, &doc, t, &mut out.results);
                 match (info.deferred, info.related) {
                     (true, true) => {
                         out.related.push(doc.clone());
