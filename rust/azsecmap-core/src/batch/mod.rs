@@ -413,7 +413,7 @@ impl<'p> TypeTable<'p> {
     pub(crate) fn local(&self) -> LocalTypes<'_, 'p> {
         LocalTypes {
             table: self,
-            seen: HashMap::default(),
+            seen: hashbrown::HashMap::default(),
         }
     }
 }
@@ -421,28 +421,17 @@ impl<'p> TypeTable<'p> {
 /// One thread's cache over a [`TypeTable`]: no lock and no reference count per resource.
 pub(crate) struct LocalTypes<'t, 'p> {
     table: &'t TypeTable<'p>,
-    seen: HashMap<String, Arc<TypeInfo>>,
+    seen: hashbrown::HashMap<String, Arc<TypeInfo>, foldhash::fast::RandomState>,
 }
 
 impl LocalTypes<'_, '_> {
     pub(crate) fn get(&mut self, resource_type: &str) -> &TypeInfo {
-        if !self.seen.contains_key(resource_type) {
-            let info = self.table.get(resource_type);
-            self.seen.insert(resource_type.to_string(), info);
-        }
-        match self.seen.get(resource_type) {
-            Some(info) => info,
-            None => &NO_TYPE,
-        }
+        let table = self.table;
+        self.seen
+            .entry_ref(resource_type)
+            .or_insert_with(|| table.get(resource_type))
     }
 }
-
-/// What an unknown type means (never used: [`LocalTypes::get`] fills its cache first).
-static NO_TYPE: TypeInfo = TypeInfo {
-    candidates: Vec::new(),
-    deferred: false,
-    related: false,
-};
 
 /// Evaluate `pack` on one block of resources; existence checks look in `related`. Row
 /// resource indices are positions in `docs`.
@@ -605,11 +594,12 @@ fn decide(
                     }
                 }),
                 Ok(true) => ev.eval(&policy.condition, None).map(|m| {
-                    if m {
-                        (State::NonCompliant, None)
+                    let state = if m {
+                        State::NonCompliant
                     } else {
-                        (State::Compliant, None)
-                    }
+                        State::Compliant
+                    };
+                    (state, None)
                 }),
             }
         }

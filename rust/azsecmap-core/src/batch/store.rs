@@ -33,17 +33,15 @@ pub(crate) fn lines_of(block: &[u8], first_line: usize) -> (Vec<(usize, &[u8])>,
     let mut lines: Vec<(usize, &[u8])> = Vec::new();
     let mut start = 0;
     let mut newlines = 0;
-    for (n, end) in (first_line..).zip(memchr::memchr_iter(b'\n', block)) {
-        newlines += 1;
+    let ends = memchr::memchr_iter(b'\n', block).chain(std::iter::once(block.len()));
+    for (n, end) in (first_line..).zip(ends) {
         let line = block.get(start..end).unwrap_or_default();
         if line.iter().any(|b| !b.is_ascii_whitespace()) {
             lines.push((n, line));
         }
+        // The last `end` is the block's end, not a newline.
+        newlines = n - first_line;
         start = end + 1;
-    }
-    let last = block.get(start..).unwrap_or_default();
-    if last.iter().any(|b| !b.is_ascii_whitespace()) {
-        lines.push((first_line + newlines, last));
     }
     (lines, newlines)
 }

@@ -36,10 +36,17 @@ impl Identities {
     pub fn of_docs(docs: &[Value]) -> Self {
         let mut out = Self::default();
         for d in docs {
-            let id = d.get("id").and_then(Value::as_str).unwrap_or_default();
-            out.push(id, resource_type(d).unwrap_or_default());
+            out.push_doc(d);
         }
         out
+    }
+
+    /// Add the resource `doc`; returns its type, as read for the identity.
+    pub fn push_doc<'d>(&mut self, doc: &'d Value) -> &'d str {
+        let id = doc.get("id").and_then(Value::as_str).unwrap_or_default();
+        let t = resource_type(doc).unwrap_or_default();
+        self.push(id, t);
+        t
     }
 
     /// Add one resource.
@@ -145,9 +152,7 @@ fn evaluate_lines(
                 let Ok(r) = u32::try_from(out.identities.len()) else {
                     continue;
                 };
-                let t = resource_type(&doc).unwrap_or_default();
-                let id = doc.get("id").and_then(Value::as_str).unwrap_or_default();
-                out.identities.push(id, t);
+                let t = out.identities.push_doc(&doc);
                 let info = local.get(t);
                 run.decide_resource(&info.candidates, r, &doc, t, &mut out.results);
                 match (info.deferred, info.related) {
