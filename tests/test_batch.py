@@ -317,3 +317,30 @@ def test_real_resource_graph_sample(shared_data: Path) -> None:
     page = shared_data / "arm-resources" / "resource-graph-sample-basic-query.json"
     res = azsecmap.Resources.from_json(page)
     assert len(res) == 3 and res.errors == []
+
+
+def test_identity_keys_match_in_any_case(tmp_path: Path) -> None:
+    """ARM property names are case-insensitive, `id` and `type` included: a resource written
+    with `Id`/`TYPE` keeps its id in the results on every path, and existence checks find a
+    related resource by its `ID`."""
+    vault = "/subscriptions/s/resourceGroups/g/providers/Microsoft.KeyVault/vaults/kv1"
+    docs = [
+        {"Id": vault, "TYPE": "Microsoft.KeyVault/vaults", "Name": "kv1"},
+        {
+            "ID": f"{vault}/providers/Microsoft.Insights/diagnosticSettings/d1",
+            "Type": "Microsoft.Insights/diagnosticSettings",
+            "NAME": "d1",
+            "Properties": {"logs": [{"enabled": True}]},
+        },
+    ]
+    f = tmp_path / "t.ndjson"
+    f.write_text("".join(json.dumps(d) + "\n" for d in docs))
+    pack = azsecmap.PolicyPack([azsecmap.Policy.from_json(RULES[2])])
+    frames = {
+        "records": azsecmap.evaluate(pack, azsecmap.Resources.from_records(docs)).results,
+        "ndjson": azsecmap.evaluate(pack, azsecmap.Resources.from_ndjson(f)).results,
+        "stream": pl.concat(azsecmap.evaluate_batches(pack, azsecmap.Resources.from_ndjson(f))),
+    }
+    for path, frame in frames.items():
+        rows = frame.select(pl.col("resource_id").cast(str), pl.col("state").cast(str)).rows()
+        assert rows == [(vault, "compliant")], path

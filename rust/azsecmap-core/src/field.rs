@@ -172,8 +172,7 @@ fn tag_name(field: &str) -> Option<String> {
 /// The resource's full name: parent names and its own, from the resource id
 /// (`/subscriptions/s/resourceGroups/g/providers/Microsoft.Sql/servers/a/databases/b` → `a/b`).
 pub fn full_name(resource: &Value) -> Option<String> {
-    let id = resource.get("id").and_then(Value::as_str);
-    if let Some(id) = id {
+    if let Some(id) = resource_id(resource) {
         let lower = id.to_ascii_lowercase();
         if let Some(pos) = lower.rfind("/providers/") {
             let tail = id.get(pos + "/providers/".len()..)?;
@@ -185,10 +184,7 @@ pub fn full_name(resource: &Value) -> Option<String> {
             }
         }
     }
-    resource
-        .get("name")
-        .and_then(Value::as_str)
-        .map(str::to_string)
+    resource_name(resource).map(str::to_string)
 }
 
 /// Read a non-collection field of `resource`. `None` when the property is absent.
@@ -211,8 +207,22 @@ pub fn read_single<'a>(
 
 /// The resource's `type`, if it has one.
 pub fn resource_type(resource: &Value) -> Option<&str> {
+    string_member(resource, "type")
+}
+
+/// The resource's `id`, if it has one. Like every ARM property name, `id` matches in any case.
+pub fn resource_id(resource: &Value) -> Option<&str> {
+    string_member(resource, "id")
+}
+
+/// The resource's `name`, if it has one.
+pub fn resource_name(resource: &Value) -> Option<&str> {
+    string_member(resource, "name")
+}
+
+fn string_member<'a>(resource: &'a Value, key: &str) -> Option<&'a str> {
     match resource {
-        Value::Object(map) => get_member(map, "type").and_then(Value::as_str),
+        Value::Object(map) => get_member(map, key).and_then(Value::as_str),
         _ => None,
     }
 }

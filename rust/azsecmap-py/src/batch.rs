@@ -17,6 +17,7 @@ use azsecmap_core::batch::{
     evaluate_pack, evaluate_stream, BatchOptions, BatchResults, Cancelled, Identities,
     PreparedPack, State, StreamSummary,
 };
+use azsecmap_core::field::{resource_id, resource_type};
 use azsecmap_core::policy::BoundPolicy;
 use azsecmap_core::projection::Projection;
 use azsecmap_core::sample::SampleReader;
@@ -130,14 +131,9 @@ pub fn load_identity(
             Python::attach(|py| load(py, &kind, &source, &projection))
         })??
     };
-    let get = |d: &Value, k: &str| {
-        d.get(k)
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string()
-    };
-    let ids = store.docs.iter().map(|d| get(d, "id")).collect();
-    let types = store.docs.iter().map(|d| get(d, "type")).collect();
+    let get = |d, read: fn(&Value) -> Option<&str>| read(d).unwrap_or_default().to_string();
+    let ids = store.docs.iter().map(|d| get(d, resource_id)).collect();
+    let types = store.docs.iter().map(|d| get(d, resource_type)).collect();
     let errors = store
         .errors
         .into_iter()

@@ -10,7 +10,7 @@ use foldhash::HashMap;
 use serde_json::Value;
 
 use crate::compare::str_eq_ci;
-use crate::field::resource_type;
+use crate::field::{resource_id, resource_name, resource_type};
 use crate::policy::ExistenceDef;
 use crate::rule::eval::{Env, Evaluator};
 
@@ -139,7 +139,7 @@ impl RelatedIndex {
             let Some(ti) = index.types.get_mut(&t.to_ascii_lowercase()) else {
                 continue;
             };
-            let id = doc.get("id").and_then(Value::as_str).unwrap_or_default();
+            let id = resource_id(doc).unwrap_or_default();
             let Ok(i) = u32::try_from(i) else { continue };
             ti.count += 1;
             if is_extension_id(id) {
@@ -195,10 +195,7 @@ pub fn check(
             "the input holds no `{related_type}` resources, so the existence check cannot be decided"
         )));
     };
-    let id = primary
-        .get("id")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
+    let id = resource_id(primary).unwrap_or_default();
     let primary_type = resource_type(primary)
         .unwrap_or_default()
         .to_ascii_lowercase();
@@ -276,7 +273,7 @@ pub fn check(
 /// holds a `/` (`server/default`); a `?` segment matches any name (the docs' way to fetch
 /// every child of one parent, e.g. `NetworkWatcher_eastus/?`).
 fn name_matches(doc: &Value, wanted: &str) -> bool {
-    let own = doc.get("name").and_then(Value::as_str).unwrap_or_default();
+    let own = resource_name(doc).unwrap_or_default();
     let segments_match = |have: &str| {
         let h: Vec<&str> = have.split('/').collect();
         let w: Vec<&str> = wanted.split('/').collect();

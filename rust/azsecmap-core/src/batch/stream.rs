@@ -11,7 +11,7 @@ use super::existence::RelatedSet;
 use super::store::{self, parse_line, LoadError};
 use super::{evaluate_block, BatchOptions, BatchResults, Cancelled, Phase};
 use super::{PreparedPack, Run, TypeTable};
-use crate::field::resource_type;
+use crate::field::{resource_id, resource_type};
 
 /// What a streaming run produced besides its result blocks.
 #[derive(Debug, Default)]
@@ -43,7 +43,7 @@ impl Identities {
 
     /// Add the resource `doc`; returns its type, as read for the identity.
     pub fn push_doc<'d>(&mut self, doc: &'d Value) -> &'d str {
-        let id = doc.get("id").and_then(Value::as_str).unwrap_or_default();
+        let id = resource_id(doc).unwrap_or_default();
         let t = resource_type(doc).unwrap_or_default();
         self.push(id, t);
         t

@@ -562,10 +562,7 @@ impl<'a, 'p> Evaluator<'a, 'p> {
     }
 
     fn resource_id(&self) -> &str {
-        self.resource
-            .get("id")
-            .and_then(Value::as_str)
-            .unwrap_or("")
+        crate::field::resource_id(self.resource).unwrap_or("")
     }
 
     fn resource_group(&self) -> Value {
@@ -579,7 +576,11 @@ impl<'a, 'p> Evaluator<'a, 'p> {
             "id": format!("/subscriptions/{sub}/resourceGroups/{name}"),
             "name": name,
             "type": "Microsoft.Resources/resourceGroups",
-            "location": self.resource.get("location").cloned().unwrap_or(Value::Null),
+            "location": match self.resource {
+                Value::Object(map) => crate::path::get_member(map, "location").cloned(),
+                _ => None,
+            }
+            .unwrap_or(Value::Null),
             "managedBy": Value::Null,
             "tags": {},
             "properties": {"provisioningState": "Succeeded"}
