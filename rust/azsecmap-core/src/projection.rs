@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 
 use crate::path::{PropertyPath, Segment};
 
-/// Top-level fields always kept: the identity columns results and scoping need.
+/// Top-level fields a resource store always keeps: its identity columns.
 pub const IDENTITY_FIELDS: &[&str] = &[
     "id",
     "type",
@@ -22,6 +22,11 @@ pub const IDENTITY_FIELDS: &[&str] = &[
     "subscriptionId",
     "resourceGroup",
 ];
+
+/// Top-level fields evaluation itself reads whatever the rules say: `id` and `type` (rows,
+/// scopes, applicability, template functions) and `name` (existence checks match related
+/// resources by name; `fullName` falls back to it).
+pub const EVALUATION_FIELDS: &[&str] = &["id", "type", "name"];
 
 #[derive(Debug, Clone, Default)]
 struct Node {
@@ -93,16 +98,31 @@ impl Default for Projection {
 impl Projection {
     /// Only the identity fields.
     pub fn identity() -> Self {
+        Self::top_level(IDENTITY_FIELDS)
+    }
+
+    /// Only the given top-level members.
+    pub fn top_level(fields: &[&str]) -> Self {
         let mut p = Self {
             root: Node::default(),
             everything: false,
         };
-        for f in IDENTITY_FIELDS {
-            if let Some(node) = p.root.child_mut(f) {
-                node.keep_all = true;
-            }
+        for f in fields {
+            p.add_member(f);
         }
         p
+    }
+
+    /// Keep the top-level member `key` whole.
+    pub fn add_member(&mut self, key: &str) {
+        if self.everything {
+            return;
+        }
+        if let Some(node) = self.root.child_mut(key) {
+            node.keep_all = true;
+            node.children.clear();
+            node.elements = None;
+        }
     }
 
     /// Keep whole documents (a pack whose field names are only known at run time).

@@ -19,7 +19,7 @@ use serde_json::Value;
 use crate::alias::AliasTable;
 use crate::field::resource_type;
 use crate::policy::BoundPolicy;
-use crate::projection::Projection;
+use crate::projection::{Projection, EVALUATION_FIELDS, IDENTITY_FIELDS};
 use crate::rule::eval::{Env, EvalOptions, Evaluator, Step};
 use crate::rule::{Cond, CountSource, FieldSpec};
 use applicability::{applies, type_probe, Considered};
@@ -104,8 +104,12 @@ struct Candidate {
 pub struct PreparedPack {
     /// The policies, in pack order.
     pub entries: Vec<PackEntry>,
-    /// What to keep when loading resources for this pack.
+    /// What to keep when loading resources for this pack into a store: the paths the
+    /// policies read plus the identity columns.
     pub projection: Projection,
+    /// What evaluation alone needs: the paths the policies read plus `id`, `type` and `name`.
+    /// Streaming parses through it, since a streamed document only lives while it is decided.
+    pub evaluation_projection: Projection,
     /// Lower-cased related types named by existence checks.
     pub related_types: Vec<String>,
 }
@@ -113,7 +117,7 @@ pub struct PreparedPack {
 impl PreparedPack {
     /// Prepare bound policies for batch evaluation.
     pub fn new(policies: Vec<BoundPolicy>) -> Self {
-        let mut projection = Projection::identity();
+        let mut projection = Projection::top_level(EVALUATION_FIELDS);
         let mut related_types = Vec::new();
         let mut entries = Vec::with_capacity(policies.len());
         for policy in policies {
@@ -153,9 +157,14 @@ impl PreparedPack {
                 policy,
             });
         }
+        let mut store_projection = projection.clone();
+        for f in IDENTITY_FIELDS {
+            store_projection.add_member(f);
+        }
         Self {
             entries,
-            projection,
+            projection: store_projection,
+            evaluation_projection: projection,
             related_types,
         }
     }
@@ -270,6 +279,14 @@ impl BatchResults {
         self.policy.push(p);
         self.state.push(s);
         self.reason.push(reason);
+    }
+
+    /// Make room for `rows` more rows.
+    fn reserve(&mut self, rows: usize) {
+        self.resource.reserve(rows);
+        self.policy.reserve(rows);
+        self.state.reserve(rows);
+        self.reason.reserve(rows);
     }
 
     /// Add `other`'s rows, whose resource indices count from `offset`.

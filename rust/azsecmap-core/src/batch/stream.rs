@@ -77,6 +77,11 @@ impl Identities {
         self.ends.is_empty()
     }
 
+    fn reserve(&mut self, entries: usize, text: usize) {
+        self.ends.reserve(entries);
+        self.text.reserve(text);
+    }
+
     fn append(&mut self, other: Identities) {
         let base = self.text.len();
         self.text.push_str(&other.text);
@@ -101,6 +106,25 @@ struct Evaluated {
 }
 
 impl Evaluated {
+    /// The parts in order, in vectors allocated once at their final size (growing them part by
+    /// part copied each block's rows several times and faulted in fresh pages on every copy).
+    fn concat(parts: Vec<Evaluated>) -> Evaluated {
+        let mut all = Evaluated::default();
+        let total = |f: fn(&Evaluated) -> usize| parts.iter().map(f).sum::<usize>();
+        let rows = total(|p| p.results.len());
+        all.results.reserve(rows);
+        all.identities.reserve(
+            total(|p| p.identities.len()),
+            total(|p| p.identities.text.len()),
+        );
+        all.deferred.reserve(total(|p| p.deferred.len()));
+        all.related.reserve(total(|p| p.related.len()));
+        for p in parts {
+            all.append(p);
+        }
+        all
+    }
+
     fn append(&mut self, mut other: Evaluated) {
         let offset = u32::try_from(self.identities.len()).unwrap_or(u32::MAX);
         self.results.append(other.results, offset);
@@ -142,7 +166,7 @@ fn evaluate_lines(
             let mut out = Evaluated::default();
             let mut local = types.local();
             for &(n, bytes) in lines {
-                let doc = match parse_line(&pack.projection, bytes, n, Some(&gate)) {
+                let doc = match parse_line(&pack.evaluation_projection, bytes, n, Some(&gate)) {
                     Ok(doc) => doc,
                     Err(e) => {
                         out.errors.push(e);
@@ -168,10 +192,7 @@ fn evaluate_lines(
             Ok(out)
         })
         .collect::<Result<_, Cancelled>>()?;
-    let mut all = Evaluated::default();
-    for p in parts {
-        all.append(p);
-    }
+    let mut all = Evaluated::concat(parts);
     all.newlines = newlines;
     Ok(all)
 }
@@ -336,7 +357,7 @@ mod tests {
         store.extend_ndjson_gated(
             lines.join("\n").as_bytes(),
             1,
-            &pack.projection,
+            &pack.evaluation_projection,
             Some(&gate),
         );
         let docs = &store.docs;
@@ -348,6 +369,75 @@ mod tests {
         }
         assert_eq!(docs[3]["type"], "Microsoft.Storage/storageAccounts");
         assert_eq!(docs[3]["properties"]["supportsHttpsTrafficOnly"], false);
+    }
+
+    type Rows = Vec<(String, crate::batch::State)>;
+
+    /// `(id, state)` of every row, streamed and from a store.
+    fn both_paths(pack: &PreparedPack, lines: &str) -> (Rows, Rows) {
+        let options = BatchOptions::default();
+        let cancel = AtomicBool::new(false);
+        let mut streamed = Vec::new();
+        evaluate_stream(
+            pack,
+            &mut lines.as_bytes(),
+            1,
+            &options,
+            &cancel,
+            &mut |ids, r| {
+                for i in 0..r.len() {
+                    let (id, _) = ids.get(r.resource[i] as usize).unwrap();
+                    streamed.push((id.to_string(), r.state[i]));
+                }
+            },
+        )
+        .unwrap()
+        .unwrap();
+        let mut store = ResourceStore::default();
+        store.extend_ndjson(lines.as_bytes(), 1, &pack.projection);
+        let whole = evaluate_pack(pack, &store, &options, &cancel).unwrap();
+        let in_memory: Rows = (0..whole.len())
+            .map(|i| {
+                let doc = &store.docs[whole.resource[i] as usize];
+                (doc["id"].as_str().unwrap().to_string(), whole.state[i])
+            })
+            .collect();
+        (streamed, in_memory)
+    }
+
+    /// Streaming parses only what evaluation reads; `resourceGroup()` carries the resource's
+    /// location, so a rule that reads it alone keeps `location` and both paths agree.
+    #[test]
+    fn streaming_keeps_what_template_functions_read() {
+        let pack = pack(&[serde_json::json!({
+            "if": {"value": "[resourceGroup().location]", "equals": "westeurope"},
+            "then": {"effect": "audit"}
+        })]);
+        let lines = [
+            r#"{"id":"/subscriptions/s/resourceGroups/g/providers/A.B/c/x","type":"A.B/c","location":"westeurope","tags":{"a":"b"}}"#,
+            r#"{"id":"/subscriptions/s/resourceGroups/g/providers/A.B/c/y","type":"A.B/c","location":"eastus"}"#,
+        ]
+        .join("\n");
+        let (streamed, in_memory) = both_paths(&pack, &lines);
+        use crate::batch::State;
+        assert_eq!(
+            in_memory,
+            [
+                (
+                    "/subscriptions/s/resourceGroups/g/providers/A.B/c/x".to_string(),
+                    State::NonCompliant
+                ),
+                (
+                    "/subscriptions/s/resourceGroups/g/providers/A.B/c/y".to_string(),
+                    State::Compliant
+                ),
+            ]
+        );
+        assert_eq!(streamed, in_memory);
+        let mut lean = ResourceStore::default();
+        lean.extend_ndjson(lines.as_bytes(), 1, &pack.evaluation_projection);
+        let keys: Vec<&String> = lean.docs[1].as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["id", "location", "type"]);
     }
 
     /// An existence policy whose related type is an expression names no related type up
@@ -368,33 +458,7 @@ mod tests {
             r#"{"id":"/s/sa/providers/Microsoft.Insights/diagnosticSettings/d","type":"Microsoft.Insights/diagnosticSettings","name":"d"}"#,
         ]
         .join("\n");
-        let options = BatchOptions::default();
-        let cancel = AtomicBool::new(false);
-        let mut streamed = Vec::new();
-        evaluate_stream(
-            &pack,
-            &mut lines.as_bytes(),
-            1,
-            &options,
-            &cancel,
-            &mut |ids, r| {
-                for i in 0..r.len() {
-                    let (id, _) = ids.get(r.resource[i] as usize).unwrap();
-                    streamed.push((id.to_string(), r.state[i]));
-                }
-            },
-        )
-        .unwrap()
-        .unwrap();
-        let mut store = ResourceStore::default();
-        store.extend_ndjson(lines.as_bytes(), 1, &pack.projection);
-        let whole = evaluate_pack(&pack, &store, &options, &cancel).unwrap();
-        let in_memory: Vec<(String, crate::batch::State)> = (0..whole.len())
-            .map(|i| {
-                let doc = &store.docs[whole.resource[i] as usize];
-                (doc["id"].as_str().unwrap().to_string(), whole.state[i])
-            })
-            .collect();
+        let (streamed, in_memory) = both_paths(&pack, &lines);
         assert_eq!(in_memory.len(), 1, "{in_memory:?}");
         assert_eq!(streamed, in_memory);
     }

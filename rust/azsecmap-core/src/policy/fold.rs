@@ -99,6 +99,8 @@ pub(super) fn find_param_refs(e: &Expr, declared: &[String]) -> Option<String> {
     missing
 }
 
+/// The resource fields `e` reads: the paths its `field('…')` calls name, and `location` for
+/// `resourceGroup()`, whose object carries the resource's location.
 pub(super) fn collect_field_calls(e: &Expr, out: &mut Vec<String>) {
     for_each_subexpr(e, &mut |x| {
         if let Expr::Call { name, args } = x {
@@ -106,6 +108,9 @@ pub(super) fn collect_field_calls(e: &Expr, out: &mut Vec<String>) {
                 if let Some(Expr::Literal(Value::String(p))) = args.first() {
                     out.push(p.clone());
                 }
+            } else if name == "resourcegroup" {
+                // The resource group object carries the resource's location.
+                out.push("location".to_string());
             }
         }
     });
