@@ -134,4 +134,8 @@ def pack_files(workload: str) -> list[Path]:
         return pack_a_files()
     if workload == "b":
         return pack_b_files()[0]
+    if workload == "h":
+        from . import heldout
+
+        return heldout.pack_h_files()
     raise ValueError(f"unknown workload `{workload}`")

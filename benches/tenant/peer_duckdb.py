@@ -146,29 +146,41 @@ RULES: dict[str, str] = {
 }
 
 
-def _columns_sql() -> str:
-    return "{" + ", ".join(f"'{k}': '{v}'" for k, v in COLUMNS.items()) + "}"
+def _columns_sql(columns: dict[str, str]) -> str:
+    return "{" + ", ".join(f"'{k}': '{v}'" for k, v in columns.items()) + "}"
 
 
-def query(path: str | Path) -> str:
+def query(
+    path: str | Path, columns: dict[str, str] | None = None, rules: dict[str, str] | None = None
+) -> str:
+    """The whole workload as one SQL statement (pack (a) unless `columns`/`rules` are given)."""
+    columns = columns or COLUMNS
+    rules = rules or RULES
+    top = ", ".join(k for k in columns if k not in ("type", "properties"))
     src = (
-        f"SELECT id, name, kind, sku, zones, properties AS p, lower(type) AS t "
-        f"FROM read_json('{path}', format = 'newline_delimited', columns = {_columns_sql()})"
+        f"SELECT {top}, properties AS p, lower(type) AS t "
+        f"FROM read_json('{path}', format = 'newline_delimited', "
+        f"columns = {_columns_sql(columns)})"
     )
     arms = [
         f"SELECT id AS resource_id, '{name}' AS policy_id FROM r WHERE {where}"
-        for name, where in RULES.items()
+        for name, where in rules.items()
     ]
     return f"WITH r AS MATERIALIZED ({src})\n" + "\nUNION ALL\n".join(arms)
 
 
-def run(path: str | Path, con: Any = None) -> pl.DataFrame:
+def run(
+    path: str | Path,
+    con: Any = None,
+    columns: dict[str, str] | None = None,
+    rules: dict[str, str] | None = None,
+) -> pl.DataFrame:
     """Non-compliant pairs (resource_id, policy_id), load and evaluation in one query."""
     import duckdb
 
     con = con or duckdb.connect()
     # the Arrow PyCapsule stream: no pyarrow needed
-    return pl.DataFrame(con.sql(query(path)))
+    return pl.DataFrame(con.sql(query(path, columns, rules)))
 
 
 def counts(pairs: pl.DataFrame) -> dict[str, int]:

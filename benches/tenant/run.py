@@ -2,10 +2,11 @@
 
     python -m benches.tenant.run --n 1000000 --workload a [--repeat 3] [--only azsecmap,duckdb]
 
-Generates the sample tenant into /tmp (once per size and seed), runs every contender
-`--repeat` times, each run in a fresh process (`benches.tenant.worker`), checks that every peer
-finds the same per-policy non-compliant counts as azsecmap, and prints medians, peak RSS and
-ratios. `--json FILE` also writes every run's figures.
+Workloads (a) and (b) run on the sample tenant, (h) on the held-out tenant of
+`benches.tenant.heldout`. Generates the tenant into /tmp (once per size and seed), runs every
+contender `--repeat` times, each run in a fresh process (`benches.tenant.worker`), checks that
+every peer finds the same per-policy non-compliant counts as azsecmap, and prints medians, peak
+RSS and ratios. `--json FILE` also writes every run's figures.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ WORKLOAD_A = (
     "python",
 )
 WORKLOAD_B = ("baseline", "read", "azsecmap", "azsecmap_lean")
+WORKLOAD_H = ("baseline", "read", "azsecmap", "azsecmap_lean", "duckdb")
 PEERS = ("duckdb", "polars", "python")
 
 
@@ -47,6 +49,17 @@ def tenant(n: int, seed: int = 0, directory: str = "/tmp/azsecmap-bench") -> Pat
         cmd = ["azsecmap", "sample", "--resources", str(n), "--out", str(tmp), "--seed", str(seed)]
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
         tmp.rename(out)
+    return out
+
+
+def heldout_tenant(n: int, seed: int = 0, directory: str = "/tmp/azsecmap-bench") -> Path:
+    """The held-out tenant of `n` resources, written once."""
+    from . import heldout
+
+    out = Path(directory) / f"heldout-{n}-s{seed}.ndjson"
+    if not out.exists():
+        out.parent.mkdir(parents=True, exist_ok=True)
+        heldout.write_tenant(n, out.with_suffix(".part"), seed).rename(out)
     return out
 
 
@@ -139,22 +152,22 @@ def main() -> None:
     )
     ap.add_argument("--n", type=int, default=100_000)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--workload", choices=("a", "b"), default="a")
+    ap.add_argument("--workload", choices=("a", "b", "h"), default="a")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--only", help="comma-separated contenders (default: all for the workload)")
     ap.add_argument("--json", help="write every run's figures here")
     args = ap.parse_args()
     if not packs.have_data():
         sys.exit(f"the built-in definitions are not at {packs.DATA} (set AZSECMAP_DATA)")
-    contenders = WORKLOAD_A if args.workload == "a" else WORKLOAD_B
+    contenders = {"a": WORKLOAD_A, "b": WORKLOAD_B, "h": WORKLOAD_H}[args.workload]
     if args.only:
         contenders = tuple(c for c in contenders if c in args.only.split(","))
     if args.workload == "a":
         packs.check_pack_a()
-    else:
+    elif args.workload == "b":
         _, stats = packs.pack_b_files()
         print(f"pack (b): {stats}")
-    path = tenant(args.n, args.seed)
+    path = heldout_tenant(args.n, args.seed) if args.workload == "h" else tenant(args.n, args.seed)
     size = path.stat().st_size
     runs: dict[str, list[dict[str, Any]]] = {c: [] for c in contenders}
     for i in range(args.repeat):  # interleaved, so drift on the shared host hits all alike

@@ -1,6 +1,6 @@
 """Run one contender once over one NDJSON tenant and print one JSON line of figures.
 
-`python -m benches.tenant.worker CONTENDER PATH [--workload a|b]`. Run in its own process by
+`python -m benches.tenant.worker CONTENDER PATH [--workload a|b|h]`. Run in its own process by
 `benches.tenant.run`, so the peak RSS it reports (VmHWM) is that contender's alone.
 """
 
@@ -100,14 +100,17 @@ def _azsecmap(path: str, workload: str, lean: bool = False) -> dict[str, Any]:
     }
 
 
-def _duckdb(path: str, _w: str) -> dict[str, Any]:
+def _duckdb(path: str, workload: str) -> dict[str, Any]:
     import duckdb
 
-    from . import peer_duckdb
+    from . import heldout, peer_duckdb
 
     con = duckdb.connect()
     t0 = time.perf_counter()
-    pairs = peer_duckdb.run(path, con)
+    if workload == "h":
+        pairs = peer_duckdb.run(path, con, heldout.COLUMNS, heldout.RULES)
+    else:
+        pairs = peer_duckdb.run(path, con)
     return {
         "total_s": time.perf_counter() - t0,
         "rows": pairs.height,
@@ -186,7 +189,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("contender", choices=CONTENDERS)
     ap.add_argument("path")
-    ap.add_argument("--workload", default="a", choices=("a", "b"))
+    ap.add_argument("--workload", default="a", choices=("a", "b", "h"))
     args = ap.parse_args()
     if args.contender == "baseline":  # what the interpreter and the imports cost
         import duckdb  # noqa: F401
