@@ -219,7 +219,7 @@ def evaluate(
             (`Policy.assigned`), which a per-policy object given here overrides key by key.
         include_not_applicable: also emit ``not_applicable`` rows (every pair appears).
         only_failing: keep only rows that are not ``compliant``/``not_applicable``.
-        reasons: explain non-compliant rows (costs a second pass over those pairs).
+        reasons: explain non-compliant rows (the deciding evaluation records its steps).
         now: the clock behind ``utcNow()`` (RFC 3339).
         context: ``resourceGroup``/``subscription``/``requestContext``/``policy`` overrides.
         exemptions: applied to the results (:meth:`Evaluation.with_exemptions`), with `now`

@@ -153,10 +153,25 @@ fn parse_bracket(chars: &[char], start: usize, text: &str) -> Result<(Segment, u
     Ok((segment, i + 1))
 }
 
+/// Objects up to this many members are searched member by member.
+const SMALL_OBJECT: usize = 12;
+
 /// Look up an object member: exact name first, then ignoring case (ASCII without allocating;
 /// Unicode folding only for non-ASCII names).
 pub fn get_member<'a>(object: &'a serde_json::Map<String, Value>, key: &str) -> Option<&'a Value> {
-    if let Some(v) = object.get(key) {
+    // Resource objects are small (a projected one holds four or five members on average), and
+    // the key is found in its exact case almost every time. Comparing lengths first settles
+    // most members in one step, which is cheaper than the map's ordered search: that one
+    // compares whole names at every step.
+    let exact = if object.len() <= SMALL_OBJECT {
+        object
+            .iter()
+            .find(|(k, _)| k.len() == key.len() && k.as_bytes() == key.as_bytes())
+            .map(|(_, v)| v)
+    } else {
+        object.get(key)
+    };
+    if let Some(v) = exact {
         return Some(v);
     }
     if let Some((_, v)) = object.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)) {
@@ -274,5 +289,29 @@ mod tests {
         let doc = json!({"Properties": {"SupportsHttpsTrafficOnly": true}});
         let p = PropertyPath::parse("properties.supportsHttpsTrafficOnly").unwrap();
         assert_eq!(resolve_single(&doc, &p.segments), Some(&json!(true)));
+    }
+
+    /// The exact spelling wins over a case-insensitive match, whether the object is searched
+    /// member by member (small) or through the map (large); then any case; then Unicode case.
+    #[test]
+    fn member_lookup_prefers_the_exact_name_in_objects_of_any_size() {
+        for extra in [0, SMALL_OBJECT + 5] {
+            let mut map = serde_json::Map::new();
+            for i in 0..extra {
+                map.insert(format!("k{i}"), json!(i));
+            }
+            map.insert("Name".into(), json!("upper"));
+            map.insert("name".into(), json!("lower"));
+            map.insert("\u{c9}tat".into(), json!("accent"));
+            assert_eq!(get_member(&map, "name"), Some(&json!("lower")), "{extra}");
+            assert_eq!(get_member(&map, "Name"), Some(&json!("upper")), "{extra}");
+            assert!(get_member(&map, "NAME").is_some(), "{extra}");
+            assert_eq!(
+                get_member(&map, "\u{e9}TAT"),
+                Some(&json!("accent")),
+                "{extra}"
+            );
+            assert_eq!(get_member(&map, "nam"), None, "{extra}");
+        }
     }
 }
