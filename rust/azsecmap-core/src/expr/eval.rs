@@ -36,6 +36,17 @@ fn eval_at(expr: &Expr, scope: &dyn Scope, depth: usize) -> Result<Value, EvalEr
     match expr {
         Expr::Literal(v) => Ok(v.clone()),
         Expr::Member { target, name } => {
+            if let Expr::Call {
+                name: function,
+                args,
+            } = target.as_ref()
+            {
+                if args.is_empty() {
+                    if let Some(v) = scope.context_property(function, name) {
+                        return v;
+                    }
+                }
+            }
             let t = eval_at(target, scope, next)?;
             value::member(&t, name)
         }

@@ -90,6 +90,11 @@ pub trait Scope {
     fn resource_group(&self) -> Result<Value, EvalError>;
     /// The `subscription()` object.
     fn subscription(&self) -> Result<Value, EvalError>;
+    /// `resourceGroup().<key>` or `subscription().<key>` read without building the object
+    /// (`function` lower-cased); `None` to build it and read the member from it.
+    fn context_property(&self, _function: &str, _key: &str) -> Option<Result<Value, EvalError>> {
+        None
+    }
     /// The `requestContext()` object (`apiVersion`, `identity`, ...).
     fn request_context(&self) -> Result<Value, EvalError>;
     /// The `policy()` object (`assignmentId`, `definitionId`, `setDefinitionId`, `definitionReferenceId`).

@@ -569,37 +569,96 @@ impl<'a, 'p> Evaluator<'a, 'p> {
         if let Some(v) = &self.env.options.resource_group {
             return v.clone();
         }
-        let id = self.resource_id();
-        let sub = id_segment(id, "subscriptions").unwrap_or("");
-        let name = id_segment(id, "resourceGroups").unwrap_or("");
-        json!({
-            "id": format!("/subscriptions/{sub}/resourceGroups/{name}"),
-            "name": name,
-            "type": "Microsoft.Resources/resourceGroups",
-            "location": match self.resource {
-                Value::Object(map) => crate::path::get_member(map, "location").cloned(),
-                _ => None,
-            }
-            .unwrap_or(Value::Null),
-            "managedBy": Value::Null,
-            "tags": {},
-            "properties": {"provisioningState": "Succeeded"}
-        })
+        self.context_object(RESOURCE_GROUP_KEYS, Self::resource_group_property)
     }
 
     fn subscription(&self) -> Value {
         if let Some(v) = &self.env.options.subscription {
             return v.clone();
         }
-        let sub = id_segment(self.resource_id(), "subscriptions").unwrap_or("");
-        json!({
-            "id": format!("/subscriptions/{sub}"),
-            "subscriptionId": sub,
-            "tenantId": "",
-            "displayName": sub,
+        self.context_object(SUBSCRIPTION_KEYS, Self::subscription_property)
+    }
+
+    fn context_object(&self, keys: &[&str], property: fn(&Self, &str) -> Option<Value>) -> Value {
+        Value::Object(
+            keys.iter()
+                .filter_map(|k| Some((k.to_string(), property(self, k)?)))
+                .collect(),
+        )
+    }
+
+    /// Property `key` (any case) of the `resourceGroup()` object made from the resource's id:
+    /// the one place its members are defined, for the whole object and for a single read.
+    fn resource_group_property(&self, key: &str) -> Option<Value> {
+        let id = self.resource_id();
+        let group = || id_segment(id, "resourceGroups").unwrap_or("");
+        let is = |k: &str| key.eq_ignore_ascii_case(k);
+        Some(if is("id") {
+            let sub = id_segment(id, "subscriptions").unwrap_or("");
+            Value::String(format!("/subscriptions/{sub}/resourceGroups/{}", group()))
+        } else if is("name") {
+            Value::String(group().to_string())
+        } else if is("type") {
+            Value::String("Microsoft.Resources/resourceGroups".to_string())
+        } else if is("location") {
+            match self.resource {
+                Value::Object(map) => crate::path::get_member(map, "location").cloned(),
+                _ => None,
+            }
+            .unwrap_or(Value::Null)
+        } else if is("managedBy") {
+            Value::Null
+        } else if is("tags") {
+            json!({})
+        } else if is("properties") {
+            json!({"provisioningState": "Succeeded"})
+        } else {
+            return None;
         })
     }
+
+    /// Property `key` (any case) of the `subscription()` object made from the resource's id.
+    fn subscription_property(&self, key: &str) -> Option<Value> {
+        let sub = id_segment(self.resource_id(), "subscriptions").unwrap_or("");
+        let is = |k: &str| key.eq_ignore_ascii_case(k);
+        Some(if is("id") {
+            Value::String(format!("/subscriptions/{sub}"))
+        } else if is("subscriptionId") || is("displayName") {
+            Value::String(sub.to_string())
+        } else if is("tenantId") {
+            Value::String(String::new())
+        } else {
+            return None;
+        })
+    }
+
+    /// One property of `resourceGroup()`/`subscription()` without building the object; `None`
+    /// when the caller set the object (`options`) or it has no such property.
+    fn context_property(&self, function: &str, key: &str) -> Option<Value> {
+        match function {
+            "resourcegroup" if self.env.options.resource_group.is_none() => {
+                self.resource_group_property(key)
+            }
+            "subscription" if self.env.options.subscription.is_none() => {
+                self.subscription_property(key)
+            }
+            _ => None,
+        }
+    }
 }
+
+/// Members of the `resourceGroup()` object, in the order ARM returns them.
+const RESOURCE_GROUP_KEYS: &[&str] = &[
+    "id",
+    "name",
+    "type",
+    "location",
+    "managedBy",
+    "tags",
+    "properties",
+];
+/// Members of the `subscription()` object.
+const SUBSCRIPTION_KEYS: &[&str] = &["id", "subscriptionId", "tenantId", "displayName"];
 
 /// The id segment after `key` (compared ignoring case): `subscriptions` → the subscription id.
 fn id_segment<'i>(id: &'i str, key: &str) -> Option<&'i str> {
@@ -743,6 +802,14 @@ impl Scope for ExprScope<'_, '_, '_> {
             Some(p) => p.subscription(),
             None => self.ev.subscription(),
         })
+    }
+
+    fn context_property(&self, function: &str, key: &str) -> Option<Result<Value, EvalError>> {
+        match self.ev.primary() {
+            Some(p) => p.context_property(function, key),
+            None => self.ev.context_property(function, key),
+        }
+        .map(Ok)
     }
 
     fn request_context(&self) -> Result<Value, EvalError> {
