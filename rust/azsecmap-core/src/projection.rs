@@ -32,7 +32,9 @@ pub const EVALUATION_FIELDS: &[&str] = &["id", "type", "name"];
 struct Node {
     /// Keep this value whole (a path ends here).
     keep_all: bool,
-    /// Object members to descend into, names lower-cased (ASCII).
+    /// Object members to descend into, names lower-cased (ASCII), sorted by length then name
+    /// so that a key is compared only with the names of its own length (a pack of hundreds of
+    /// policies puts hundreds of names under `properties`).
     children: Vec<(String, Node)>,
     /// Array elements to descend into (`[*]` or an index).
     elements: Option<Box<Node>>,
@@ -41,11 +43,12 @@ struct Node {
 impl Node {
     fn child_mut(&mut self, key: &str) -> Option<&mut Node> {
         let lower = key.to_ascii_lowercase();
-        let pos = match self.children.iter().position(|(k, _)| *k == lower) {
-            Some(p) => p,
-            None => {
-                self.children.push((lower, Node::default()));
-                self.children.len() - 1
+        let order = |k: &String| (k.len(), k.as_str()).cmp(&(lower.len(), lower.as_str()));
+        let pos = match self.children.binary_search_by(|(k, _)| order(k)) {
+            Ok(p) => p,
+            Err(p) => {
+                self.children.insert(p, (lower, Node::default()));
+                p
             }
         };
         self.children.get_mut(pos).map(|(_, n)| n)
@@ -55,10 +58,13 @@ impl Node {
     #[inline]
     fn find_bytes(&self, key: &[u8]) -> Option<&Node> {
         if key.is_ascii() {
+            let from = self.children.partition_point(|(k, _)| k.len() < key.len());
             return self
                 .children
+                .get(from..)?
                 .iter()
-                .find(|(k, _)| k.len() == key.len() && k.as_bytes().eq_ignore_ascii_case(key))
+                .take_while(|(k, _)| k.len() == key.len())
+                .find(|(k, _)| k.as_bytes().eq_ignore_ascii_case(key))
                 .map(|(_, n)| n);
         }
         std::str::from_utf8(key).ok().and_then(|k| self.find(k))
