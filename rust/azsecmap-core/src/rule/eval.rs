@@ -647,7 +647,7 @@ impl<'a, 'p> Evaluator<'a, 'p> {
     }
 }
 
-/// Members of the `resourceGroup()` object, in the order ARM returns them.
+/// Members of the `resourceGroup()` object.
 const RESOURCE_GROUP_KEYS: &[&str] = &[
     "id",
     "name",
