@@ -28,6 +28,9 @@ pub const IDENTITY_FIELDS: &[&str] = &[
 /// resources by name; `fullName` falls back to it).
 pub const EVALUATION_FIELDS: &[&str] = &["id", "type", "name"];
 
+/// Up to this many member names a trie node is searched in one pass.
+const FEW_CHILDREN: usize = 8;
+
 #[derive(Debug, Clone, Default)]
 struct Node {
     /// Keep this value whole (a path ends here).
@@ -58,14 +61,19 @@ impl Node {
     #[inline]
     fn find_bytes(&self, key: &[u8]) -> Option<&Node> {
         if key.is_ascii() {
-            let from = self.children.partition_point(|(k, _)| k.len() < key.len());
-            return self
-                .children
-                .get(from..)?
-                .iter()
-                .take_while(|(k, _)| k.len() == key.len())
-                .find(|(k, _)| k.as_bytes().eq_ignore_ascii_case(key))
-                .map(|(_, n)| n);
+            let same = |k: &String| k.len() == key.len() && k.as_bytes().eq_ignore_ascii_case(key);
+            // Few names: one pass. Many: only the names of the key's length.
+            let found = if self.children.len() <= FEW_CHILDREN {
+                self.children.iter().find(|(k, _)| same(k))
+            } else {
+                let from = self.children.partition_point(|(k, _)| k.len() < key.len());
+                self.children
+                    .get(from..)?
+                    .iter()
+                    .take_while(|(k, _)| k.len() == key.len())
+                    .find(|(k, _)| same(k))
+            };
+            return found.map(|(_, n)| n);
         }
         std::str::from_utf8(key).ok().and_then(|k| self.find(k))
     }
