@@ -1,7 +1,7 @@
 """The held-out workload of issue 3's acceptance, at test size.
 
 A tenant from a generator azsecmap was not built around (`benches/tenant/heldout.py`, plain
-Python, Resource Graph conventions) and 26 built-in definitions outside pack (a), with a DuckDB
+Python, Resource Graph conventions) and 29 built-in definitions outside pack (a), with a DuckDB
 translation written from the docs. Every non-compliant (resource, policy) pair must agree, on
 every loading path. The benchmark runs the same workload at N = 1,000,000
 (`python -m benches.tenant.run --workload h`).
@@ -42,14 +42,15 @@ def test_pack_h_is_held_out_and_qualifies(shared_data: Path) -> None:
     ):
         props = d["properties"]
         assert props["mode"] in ("All", "Indexed"), path
-        assert packs.default_effect(d) in ("audit", "deny"), path
+        assert packs.default_effect(d) in ("audit", "deny", "auditifnotexists"), path
         assert all("defaultValue" in v for v in (props.get("parameters") or {}).values()), path
         names.append(d["name"])
     assert sorted(names) == sorted(heldout.RULES)
     text = json.dumps(
         [d["properties"]["policyRule"] for d in packs.load_definitions(heldout.pack_h_files())]
     )
-    for construct in ('"count"', "[*]", '"where"', '"value"', '"exists"', '"like"', "current("):
+    constructs = ('"count"', "[*]", '"where"', '"value"', '"exists"', '"like"', "current(")
+    for construct in (*constructs, '"existenceCondition"'):
         assert construct in text, construct
 
 
@@ -59,7 +60,7 @@ def test_generator_is_deterministic_and_mixed() -> None:
     assert a != list(heldout.resources(500, seed=4))
     types = [d["type"] for d in a]
     assert any(t != t.lower() for t in types) and any(t == t.lower() for t in types)
-    assert len({t.lower() for t in types}) == 17
+    assert len({t.lower() for t in types}) == 17 + 3  # and three child types
 
 
 def test_non_compliant_pairs_agree_with_duckdb(tenant: dict[str, Any]) -> None:

@@ -8,11 +8,13 @@ exactly. This module is our own such check:
   Rust sample (`azsecmap sample`), and it follows conventions the sample does not: types
   lower-cased as Resource Graph returns them, enum values in any case, properties that are
   missing, `null` or empty, arrays of objects lacking the member a rule reads, and string
-  padding with escapes and non-ASCII text. A fifth of its resources are of types no policy
-  targets.
-- `PACK_H` holds 26 built-in definitions over 14 resource types, none of them in pack (a).
-  Most of their types are not in the sample at all.
-- `COLUMNS` and `RULES` translate the 26 rules into DuckDB SQL from the Azure Policy docs
+  padding with escapes and non-ASCII text. About a fifth of its resources are of types no
+  policy targets, and the child resources existence checks look for come before or after
+  their parents, named `Default`, `default` or `parent/default`.
+- `PACK_H` holds 29 built-in definitions over 15 resource types, none of them in pack (a),
+  three of them `auditIfNotExists` over child resources. Most of their types are not in the
+  sample at all.
+- `COLUMNS` and `RULES` translate the 29 rules into DuckDB SQL from the Azure Policy docs
   (missing operands, case-insensitive strings, `[*]` over an empty or missing array is true,
   `count` of a missing array is 0, `empty(null)` is true), for `peer_duckdb.run`.
 """
@@ -53,6 +55,10 @@ PACK_H = (
     "Container Registry/ACR_AnonymousPullDisabled_AuditDeny.json",
     "Cosmos DB/Cosmos_NetworkRulesNoAzureDatacenterAccess_Audit.json",
     "Key Vault/Should_Use_PrivateEndpoint_Audit.json",
+    # auditIfNotExists over child resources
+    "SQL/SqlManagedInstance_AdvancedDataSecurity_Audit.json",
+    "SQL/VulnerabilityAssessmentOnManagedInstance_Audit.json",
+    "Synapse/WorkspaceSqlAuditing_Audit.json",
 )
 
 
@@ -299,6 +305,33 @@ def _key_vault(g: _Gen) -> tuple[dict[str, Any], dict[str, Any]]:
     return p, {}
 
 
+def _children(g: _Gen, rtype: str, parent: str) -> list[tuple[str, str, dict[str, Any]]]:
+    """Child resources existence checks look for: `(type, name, properties)`. Names come as
+    ARM writes them (`Default`), in other cases, or as Resource Graph's `parent/child`; some
+    children have another name, which must not satisfy a check for `default`."""
+    out: list[tuple[str, str, dict[str, Any]]] = []
+
+    def named(wanted: str) -> str:
+        return g.pick(wanted, wanted.lower(), f"{parent}/{wanted}")
+
+    if rtype == "Microsoft.Sql/managedInstances":
+        if g.chance(0.8):
+            state = g.pick("Enabled", "Disabled", "enabled")
+            out.append(("securityAlertPolicies", named("Default"), {"state": state}))
+        if g.chance(0.15):
+            out.append(("securityAlertPolicies", "Other", {"state": "Enabled"}))
+        if g.chance(0.7):
+            scans = {} if g.chance(0.15) else {"recurringScans": {"isEnabled": g.pick(True, False)}}
+            out.append(("vulnerabilityAssessments", named("Default"), scans))
+    elif rtype == "Microsoft.Synapse/workspaces":
+        if g.chance(0.75):
+            state = g.pick("Enabled", "Disabled", "enabled")
+            out.append(("auditingSettings", named("default"), {"state": state}))
+        if g.chance(0.15):
+            out.append(("auditingSettings", "Other", {"state": "Enabled"}))
+    return out
+
+
 def _unrelated(g: _Gen) -> tuple[dict[str, Any], dict[str, Any]]:
     return {"provisioningState": "Succeeded", "recordSets": g.r.randrange(40)}, {}
 
@@ -325,17 +358,20 @@ _TYPES: tuple[tuple[str, Any, int], ...] = (
 
 
 def resources(n: int, seed: int = 0) -> Any:
-    """Yield `n` resources (dicts), deterministic for a seed."""
+    """Yield `n` resources (dicts), child resources included, deterministic for a seed."""
     g = _Gen(seed)
     names = [t for t, _, _ in _TYPES]
     weights = [w for _, _, w in _TYPES]
     build = {t: f for t, f, _ in _TYPES}
-    for i in range(n):
+    emitted = 0
+    i = 0
+    while emitted < n:
         rtype = g.r.choices(names, weights)[0]
         props, top = build[rtype](g)
         sub = f"{i % 7:08d}-aaaa-4bbb-8ccc-{i % 7:012d}"
         rg = f"rg-{g.pick('prod', 'dev', 'shared')}-{i % 50}"
         name = f"{rtype.rsplit('/', 1)[-1].lower()[:6]}{i}"
+        i += 1
         # Padding a rule never reads: escapes, non-ASCII text, nested objects.
         props["notes"] = g.pick(
             "owned by team \u00e9quipe-r\u00e9seau",
@@ -358,7 +394,22 @@ def resources(n: int, seed: int = 0) -> Any:
         elif g.chance(0.3):
             doc["tags"] = None
         doc.update(top)
-        yield doc
+        children = [
+            {
+                "id": f"{doc['id']}/{segment}/{child.rsplit('/', 1)[-1]}",
+                "name": child,
+                "type": f"{rtype}/{segment}",
+                "resourceGroup": rg,
+                "subscriptionId": sub,
+                "properties": child_props,
+            }
+            for segment, child, child_props in _children(g, rtype, name)
+        ]
+        # A child may come before its parent: the existence check must not depend on order.
+        batch = [*children, doc] if g.chance(0.3) else [doc, *children]
+        batch = batch[: n - emitted]
+        yield from batch
+        emitted += len(batch)
 
 
 def write_tenant(n: int, path: str | Path, seed: int = 0) -> Path:
@@ -404,6 +455,8 @@ COLUMNS = {
             "anonymousPullEnabled BOOLEAN",
             "ipRules STRUCT(ipAddressOrRange VARCHAR)[]",
             "ipRangeFilter VARCHAR",
+            "state VARCHAR",
+            "recurringScans STRUCT(isEnabled BOOLEAN)",
         ]
     )
     + ")",
@@ -428,6 +481,18 @@ def _not_equals(value: str, literal: str) -> str:
 def _not_true(value: str) -> str:
     """`notEquals: true` on a boolean: true unless the value is `true`."""
     return f"coalesce({value} <> true, true)"
+
+
+def _no_child(child_type: str, name: str, where: str) -> str:
+    """`auditIfNotExists` over a child type: no child of the resource (`o`) named `name` (its
+    own name, the last part of `parent/child`, any case) meets `where` (over `c`)."""
+    segment = child_type.rsplit("/", 1)[-1].lower()
+    return (
+        f"NOT EXISTS (SELECT 1 FROM r AS c WHERE c.t = '{child_type.lower()}'"
+        f" AND starts_with(lower(c.id), lower(o.id) || '/{segment}/')"
+        f" AND lower(string_split(c.name, '/')[-1]) = '{name.lower()}'"
+        f" AND coalesce({where}, false))"
+    )
 
 
 def _is(resource_type: str) -> str:
@@ -527,4 +592,25 @@ RULES: dict[str, str] = {
     + " >= 1 OR coalesce(contains(p.ipRangeFilter, '0.0.0.0'), false))",
     "a6abeaec-4d90-4a02-805f-6b26c4d3fbe9": _is("Microsoft.KeyVault/vaults")
     + f" AND {_approved()} < 1",
+    "abfb7388-5bf4-4ad7-ba99-2cd2f41cebb9": _is("Microsoft.Sql/managedInstances")
+    + " AND "
+    + _no_child(
+        "Microsoft.Sql/managedInstances/securityAlertPolicies",
+        "Default",
+        "lower(c.p.state) = 'enabled'",
+    ),
+    # the boolean true equals the string "True"
+    "1b7aa243-30e4-4c9e-bca8-d0d3022b634a": _is("Microsoft.Sql/managedInstances")
+    + " AND "
+    + _no_child(
+        "Microsoft.Sql/managedInstances/vulnerabilityAssessments",
+        "default",
+        "c.p.recurringScans.isEnabled",
+    ),
+    # the `setting` parameter defaults to "enabled"
+    "e04e5000-cd89-451d-bb21-a14d24ff9c73": _is("Microsoft.Synapse/workspaces")
+    + " AND "
+    + _no_child(
+        "Microsoft.Synapse/workspaces/auditingSettings", "default", "lower(c.p.state) = 'enabled'"
+    ),
 }

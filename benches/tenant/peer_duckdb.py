@@ -163,7 +163,7 @@ def query(
         f"columns = {_columns_sql(columns)})"
     )
     arms = [
-        f"SELECT id AS resource_id, '{name}' AS policy_id FROM r WHERE {where}"
+        f"SELECT id AS resource_id, '{name}' AS policy_id FROM r AS o WHERE {where}"
         for name, where in rules.items()
     ]
     return f"WITH r AS MATERIALIZED ({src})\n" + "\nUNION ALL\n".join(arms)
