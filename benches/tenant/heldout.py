@@ -487,9 +487,13 @@ def _no_child(child_type: str, name: str, where: str) -> str:
     """`auditIfNotExists` over a child type: no child of the resource (`o`) named `name` (its
     own name, the last part of `parent/child`, any case) meets `where` (over `c`)."""
     segment = child_type.rsplit("/", 1)[-1].lower()
+    # The parent's id is the child's without its last two segments: an equality DuckDB can
+    # turn into a hash join (a prefix test would compare every pair).
+    parent = "lower(regexp_replace(c.id, '/[^/]+/[^/]+$', ''))"
     return (
         f"NOT EXISTS (SELECT 1 FROM r AS c WHERE c.t = '{child_type.lower()}'"
-        f" AND starts_with(lower(c.id), lower(o.id) || '/{segment}/')"
+        f" AND {parent} = lower(o.id)"
+        f" AND lower(string_split(c.id, '/')[-2]) = '{segment}'"
         f" AND lower(string_split(c.name, '/')[-1]) = '{name.lower()}'"
         f" AND coalesce({where}, false))"
     )
