@@ -314,21 +314,21 @@ def _children(g: _Gen, rtype: str, parent: str) -> list[tuple[str, str, dict[str
     def named(wanted: str) -> str:
         return g.pick(wanted, wanted.lower(), f"{parent}/{wanted}")
 
-    if rtype == "Microsoft.Sql/managedInstances":
-        if g.chance(0.8):
+    def with_state(segment: str, wanted: str, present: float) -> None:
+        """A child `wanted` with a `state` (often), and a decoy of another name (sometimes)."""
+        if g.chance(present):
             state = g.pick("Enabled", "Disabled", "enabled")
-            out.append(("securityAlertPolicies", named("Default"), {"state": state}))
+            out.append((segment, named(wanted), {"state": state}))
         if g.chance(0.15):
-            out.append(("securityAlertPolicies", "Other", {"state": "Enabled"}))
+            out.append((segment, "Other", {"state": "Enabled"}))
+
+    if rtype == "Microsoft.Sql/managedInstances":
+        with_state("securityAlertPolicies", "Default", 0.8)
         if g.chance(0.7):
             scans = {} if g.chance(0.15) else {"recurringScans": {"isEnabled": g.pick(True, False)}}
             out.append(("vulnerabilityAssessments", named("Default"), scans))
     elif rtype == "Microsoft.Synapse/workspaces":
-        if g.chance(0.75):
-            state = g.pick("Enabled", "Disabled", "enabled")
-            out.append(("auditingSettings", named("default"), {"state": state}))
-        if g.chance(0.15):
-            out.append(("auditingSettings", "Other", {"state": "Enabled"}))
+        with_state("auditingSettings", "default", 0.75)
     return out
 
 

@@ -63,9 +63,7 @@ impl RelatedSet {
             return;
         }
         for d in docs {
-            if resource_type(d)
-                .is_some_and(|t| self.types.iter().any(|x| x.eq_ignore_ascii_case(t)))
-            {
+            if resource_type(d).is_some_and(|t| is_related_type(&self.types, t)) {
                 self.docs.push(d.clone());
             }
         }
@@ -80,6 +78,11 @@ impl RelatedSet {
     pub fn types(&self) -> &[String] {
         &self.types
     }
+}
+
+/// `resource_type` (any case) is one of the related `types` existence checks look for.
+pub(crate) fn is_related_type(types: &[String], resource_type: &str) -> bool {
+    types.iter().any(|t| t.eq_ignore_ascii_case(resource_type))
 }
 
 /// The subscription id and resource group of a resource id (lower-cased; empty when absent).

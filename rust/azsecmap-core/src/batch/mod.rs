@@ -400,14 +400,13 @@ impl<'p> TypeTable<'p> {
         }
         let pack = self.pack;
         let candidates = pack.candidates_for(resource_type, self.options);
-        let lower = resource_type.to_ascii_lowercase();
         let info = Arc::new(TypeInfo {
             deferred: candidates.iter().any(|c| {
                 pack.entries
                     .get(c.policy as usize)
                     .is_some_and(|e| e.kind == EffectKind::Existence)
             }),
-            related: pack.related_types.contains(&lower),
+            related: existence::is_related_type(&pack.related_types, resource_type),
             candidates,
         });
         if let Ok(mut m) = self.known.write() {
