@@ -41,15 +41,38 @@ struct Node {
     children: Vec<(String, Node)>,
     /// Array elements to descend into (`[*]` or an index).
     elements: Option<Box<Node>>,
+    /// One bit per (length, first byte, last byte) of the member names, ASCII case folded:
+    /// most keys of a document are not in the trie, and this turns them away before any name
+    /// is compared.
+    filter: [u64; 4],
+}
+
+/// The filter word and bit of a name, its ASCII letters folded to lower case.
+#[inline]
+fn filter_bit(name: &[u8]) -> (usize, u64) {
+    let lower = |b: Option<&u8>| usize::from(b.map_or(0, u8::to_ascii_lowercase));
+    let h = name.len().wrapping_mul(31) ^ lower(name.first()).wrapping_mul(7) ^ lower(name.last());
+    ((h >> 6) & 3, 1u64 << (h & 63))
 }
 
 impl Node {
+    /// Forget the members and elements (the node's value is kept whole).
+    fn clear(&mut self) {
+        self.children.clear();
+        self.elements = None;
+        self.filter = [0; 4];
+    }
+
     fn child_mut(&mut self, key: &str) -> Option<&mut Node> {
         let lower = key.to_ascii_lowercase();
         let order = |k: &String| (k.len(), k.as_str()).cmp(&(lower.len(), lower.as_str()));
         let pos = match self.children.binary_search_by(|(k, _)| order(k)) {
             Ok(p) => p,
             Err(p) => {
+                let (word, bit) = filter_bit(lower.as_bytes());
+                if let Some(w) = self.filter.get_mut(word) {
+                    *w |= bit;
+                }
                 self.children.insert(p, (lower, Node::default()));
                 p
             }
@@ -60,20 +83,30 @@ impl Node {
     /// The member node for a key given as raw bytes (not yet checked for UTF-8).
     #[inline]
     fn find_bytes(&self, key: &[u8]) -> Option<&Node> {
-        if key.is_ascii() {
-            let same = |k: &String| k.len() == key.len() && k.as_bytes().eq_ignore_ascii_case(key);
-            // Few names: one pass. Many: only the names of the key's length.
+        let (word, bit) = filter_bit(key);
+        if self.filter.get(word).is_some_and(|w| w & bit != 0) {
+            // Names are stored lower-cased: compare each with the key's bytes folded.
+            let same = |k: &[u8]| k.iter().zip(key).all(|(a, b)| *a == b.to_ascii_lowercase());
             let found = if self.children.len() <= FEW_CHILDREN {
-                self.children.iter().find(|(k, _)| same(k))
+                self.children
+                    .iter()
+                    .find(|(k, _)| k.len() == key.len() && same(k.as_bytes()))
             } else {
+                // Many names: only those of the key's length.
                 let from = self.children.partition_point(|(k, _)| k.len() < key.len());
                 self.children
                     .get(from..)?
                     .iter()
                     .take_while(|(k, _)| k.len() == key.len())
-                    .find(|(k, _)| same(k))
+                    .find(|(k, _)| same(k.as_bytes()))
             };
-            return found.map(|(_, n)| n);
+            if let Some((_, n)) = found {
+                return Some(n);
+            }
+        }
+        // A key that is not ASCII may still match once case-folded.
+        if key.iter().all(u8::is_ascii) {
+            return None;
         }
         std::str::from_utf8(key).ok().and_then(|k| self.find(k))
     }
@@ -134,8 +167,7 @@ impl Projection {
         }
         if let Some(node) = self.root.child_mut(key) {
             node.keep_all = true;
-            node.children.clear();
-            node.elements = None;
+            node.clear();
         }
     }
 
@@ -175,8 +207,7 @@ impl Projection {
             node = next;
         }
         node.keep_all = true;
-        node.children.clear();
-        node.elements = None;
+        node.clear();
     }
 
     /// Parse one JSON document through the projection.
@@ -235,6 +266,91 @@ impl Projection {
         })?;
         de.end()
     }
+}
+
+impl Projection {
+    /// Write what the projection keeps of `doc` as compact JSON: the text
+    /// [`Projection::parse`] would give for the document `doc` came from, provided it was
+    /// read through this projection or a wider one.
+    pub fn write_kept(&self, doc: &Value, out: &mut String) {
+        write_pruned(Some(&self.root), doc, out);
+    }
+}
+
+/// Write `v` as compact JSON, keeping only what `node` keeps (`None`: everything).
+fn write_pruned(node: Option<&Node>, v: &Value, out: &mut String) {
+    let node = node.filter(|n| !n.keep_all);
+    match v {
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => {
+            use std::fmt::Write;
+            let _ = write!(out, "{n}");
+        }
+        Value::String(s) => write_json_str(s, out),
+        Value::Array(items) => {
+            out.push('[');
+            // An array whose elements the projection does not descend into is kept empty,
+            // as parsing through it keeps it.
+            let elements = match node {
+                Some(n) => n.elements.as_deref().map(Some),
+                None => Some(None),
+            };
+            if let Some(elements) = elements {
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    write_pruned(elements, item, out);
+                }
+            }
+            out.push(']');
+        }
+        Value::Object(members) => {
+            out.push('{');
+            let mut first = true;
+            for (k, item) in members {
+                let child = match node {
+                    Some(n) => match n.find_bytes(k.as_bytes()) {
+                        Some(c) => Some(c),
+                        None => continue,
+                    },
+                    None => None,
+                };
+                if !first {
+                    out.push(',');
+                }
+                first = false;
+                write_json_str(k, out);
+                out.push(':');
+                write_pruned(child, item, out);
+            }
+            out.push('}');
+        }
+    }
+}
+
+/// Write `s` as a JSON string; most strings need no escape and are copied whole.
+fn write_json_str(s: &str, out: &mut String) {
+    out.push('"');
+    // Folded without stopping early, so the check runs many bytes at a time.
+    let needs_escape = |b: &u8| u8::from(*b < 0x20 || *b == b'"' || *b == b'\\');
+    if s.as_bytes().iter().map(needs_escape).fold(0, |a, b| a | b) == 0 {
+        out.push_str(s);
+    } else {
+        for c in s.chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                c if u32::from(c) < 0x20 => {
+                    use std::fmt::Write;
+                    let _ = write!(out, "\\u{:04x}", u32::from(c));
+                }
+                c => out.push(c),
+            }
+        }
+    }
+    out.push('"');
 }
 
 /// Whether a resource of a given type must be read through the whole projection (`true`) or
@@ -478,6 +594,38 @@ mod tests {
             .unwrap();
         assert_eq!(n, 5);
         assert!(p.parse_many(br#"{"rows":[]}"#, &mut |_| {}).is_err());
+    }
+
+    /// Writing what a projection keeps of a wider document gives the text whose parse equals
+    /// parsing the original through the projection: names in any case, arrays the projection
+    /// does not descend into (kept empty), escapes, control characters, non-ASCII, numbers.
+    #[test]
+    fn written_text_reads_back_as_the_projection_parses() {
+        let mut p = Projection::top_level(EVALUATION_FIELDS);
+        p.add(&PropertyPath::parse("properties.rules[*].on").unwrap());
+        p.add(&PropertyPath::parse("properties.Tags").unwrap());
+        p.add(&PropertyPath::parse("properties.list").unwrap());
+        p.add(&PropertyPath::parse("properties.skipped.inner").unwrap());
+        let docs = [
+            r#"{"ID":"/s/\"q\"\\b","type":"T","Name":"caf\u00e9 \ud83d\ude00 \u0001\n\t","x":1}"#,
+            r#"{"id":"/s/2","PROPERTIES":{"rules":[{"on":true,"off":1},{"ON":null},3],
+                "tags":{"a":[1.5e300,-7,0.1,18446744073709551615]},"list":[[],{}],
+                "skipped":[1,2],"other":{"deep":[1]}}}"#,
+            r#"{"properties":{"rules":{"on":1},"list":"s","skipped":{"inner":{"z":[]},"no":1}}}"#,
+            r#"[1,{"id":"x"}]"#,
+            r#""just a string""#,
+        ];
+        let everything = Projection::everything();
+        for text in docs {
+            let whole = everything.parse(text.as_bytes()).unwrap();
+            let mut out = String::new();
+            p.write_kept(&whole, &mut out);
+            let back: Value = serde_json::from_str(&out).unwrap();
+            assert_eq!(back, p.parse(text.as_bytes()).unwrap(), "{text} -> {out}");
+            let mut all = String::new();
+            everything.write_kept(&whole, &mut all);
+            assert_eq!(serde_json::from_str::<Value>(&all).unwrap(), whole);
+        }
     }
 
     /// A line that is UTF-8 throughout and one that is not give the same answers: invalid

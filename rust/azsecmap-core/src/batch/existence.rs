@@ -9,9 +9,11 @@ use foldhash::HashMap;
 
 use serde_json::Value;
 
+use super::compact::CompactDocs;
 use crate::compare::str_eq_ci;
 use crate::field::{resource_id, resource_name, resource_type};
 use crate::policy::ExistenceDef;
+use crate::projection::Projection;
 use crate::rule::eval::{Env, Evaluator};
 
 /// The related resources of one type, indexed by where they sit.
@@ -40,8 +42,9 @@ pub struct RelatedIndex {
 /// a tenant can be evaluated block by block while existence checks see all of it.
 #[derive(Debug, Default)]
 pub struct RelatedSet {
-    /// The related resources (projected).
-    pub docs: Vec<Value>,
+    /// The related resources (projected), as compact text: a tenant's related resources
+    /// (diagnostic settings, auditing settings, extensions…) wait there until the input ends.
+    pub docs: CompactDocs,
     /// Their index.
     pub index: RelatedIndex,
     types: Vec<String>,
@@ -51,20 +54,20 @@ impl RelatedSet {
     /// An empty set looking for `types` (lower-cased).
     pub fn new(types: &[String]) -> Self {
         Self {
-            docs: Vec::new(),
-            index: RelatedIndex::build(&[], types),
+            docs: CompactDocs::default(),
+            index: RelatedIndex::build(&CompactDocs::default(), types),
             types: types.to_vec(),
         }
     }
 
     /// Keep the documents of the related types among `docs`.
-    pub fn collect(&mut self, docs: &[Value]) {
+    pub fn collect(&mut self, docs: &[Value], projection: &Projection) {
         if self.types.is_empty() {
             return;
         }
         for d in docs {
             if resource_type(d).is_some_and(|t| is_related_type(&self.types, t)) {
-                self.docs.push(d.clone());
+                self.docs.push(d, projection);
             }
         }
     }
@@ -127,7 +130,7 @@ fn is_extension_id(id: &str) -> bool {
 
 impl RelatedIndex {
     /// Index the resources of `types` (lower-cased) among `docs`.
-    pub fn build(docs: &[Value], types: &[String]) -> Self {
+    pub fn build(docs: &CompactDocs, types: &[String]) -> Self {
         let mut index = Self::default();
         for t in types {
             index.types.entry(t.clone()).or_default();
@@ -135,14 +138,13 @@ impl RelatedIndex {
         if index.types.is_empty() {
             return index;
         }
-        for (i, doc) in docs.iter().enumerate() {
-            let Some(t) = resource_type(doc) else {
+        for i in 0..docs.len() {
+            let Some((id, t)) = docs.identity(i) else {
                 continue;
             };
             let Some(ti) = index.types.get_mut(&t.to_ascii_lowercase()) else {
                 continue;
             };
-            let id = resource_id(doc).unwrap_or_default();
             let Ok(i) = u32::try_from(i) else { continue };
             ti.count += 1;
             if is_extension_id(id) {
@@ -232,19 +234,23 @@ pub fn check(
         None => None,
     };
     for &c in candidates {
-        let Some(doc) = docs.get(c as usize) else {
-            continue;
-        };
-        if !resource_type(doc).is_some_and(|t| t.eq_ignore_ascii_case(&related_type)) {
+        let c = c as usize;
+        if !docs
+            .identity(c)
+            .is_some_and(|(_, t)| t.eq_ignore_ascii_case(&related_type))
+        {
             continue;
         }
+        let Some(doc) = docs.get(c) else {
+            continue;
+        };
         if let Some(name) = &wanted_name {
-            if !name_matches(doc, name) {
+            if !name_matches(&doc, name) {
                 continue;
             }
         }
         let ok = match &spec.condition {
-            Some(cond) => Evaluator::for_related(env, doc, primary).eval(cond, None)?,
+            Some(cond) => Evaluator::for_related(env, &doc, primary).eval(cond, None)?,
             None => true,
         };
         if ok {

@@ -5,6 +5,7 @@
 //! batch.
 
 pub mod applicability;
+pub mod compact;
 pub mod existence;
 pub mod store;
 mod stream;
@@ -110,6 +111,10 @@ pub struct PreparedPack {
     /// What evaluation alone needs: the paths the policies read plus `id`, `type` and `name`.
     /// Streaming parses through it, since a streamed document only lives while it is decided.
     pub evaluation_projection: Projection,
+    /// What the existence policies read, of the resources they apply to and of the related
+    /// resources they look at: `id`, `type`, `name` and their paths. Streaming keeps those
+    /// resources through it until the input ends.
+    pub existence_projection: Projection,
     /// Lower-cased related types named by existence checks.
     pub related_types: Vec<String>,
 }
@@ -118,6 +123,7 @@ impl PreparedPack {
     /// Prepare bound policies for batch evaluation.
     pub fn new(policies: Vec<BoundPolicy>) -> Self {
         let mut projection = Projection::top_level(EVALUATION_FIELDS);
+        let mut existence_projection = Projection::top_level(EVALUATION_FIELDS);
         let mut related_types = Vec::new();
         let mut entries = Vec::with_capacity(policies.len());
         for policy in policies {
@@ -129,16 +135,20 @@ impl PreparedPack {
                 "disabled" => EffectKind::Disabled,
                 _ => EffectKind::Plain,
             };
-            add_paths(&policy.condition, &mut projection);
-            for f in policy.definition.expression_fields.values() {
-                for (_, p) in &f.paths {
-                    projection.add(p);
+            let reads = |projection: &mut Projection| {
+                add_paths(&policy.condition, projection);
+                for f in policy.definition.expression_fields.values() {
+                    for (_, p) in &f.paths {
+                        projection.add(p);
+                    }
                 }
-            }
+                if let Some(c) = policy.existence.as_ref().and_then(|x| x.condition.as_ref()) {
+                    add_paths(c, projection);
+                }
+            };
+            reads(&mut projection);
             if let Some(x) = &policy.existence {
-                if let Some(c) = &x.condition {
-                    add_paths(c, &mut projection);
-                }
+                reads(&mut existence_projection);
                 match &x.related_type {
                     crate::rule::Operand::Const(Value::String(t)) => {
                         let t = t.to_ascii_lowercase();
@@ -146,7 +156,10 @@ impl PreparedPack {
                             related_types.push(t);
                         }
                     }
-                    _ => projection = Projection::everything(),
+                    _ => {
+                        projection = Projection::everything();
+                        existence_projection = Projection::everything();
+                    }
                 }
             }
             let considered = Considered::of(&policy.condition);
@@ -165,6 +178,7 @@ impl PreparedPack {
             entries,
             projection: store_projection,
             evaluation_projection: projection,
+            existence_projection,
             related_types,
         }
     }
@@ -325,7 +339,7 @@ pub fn evaluate_pack(
     cancel: &AtomicBool,
 ) -> Result<BatchResults, Cancelled> {
     let mut related = RelatedSet::new(&pack.related_types);
-    related.collect(&store.docs);
+    related.collect(&store.docs, &pack.existence_projection);
     related.finish();
     let types = TypeTable::new(pack, &options.eval);
     evaluate_block(

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use rayon::prelude::*;
 use serde_json::Value;
 
+use super::compact::CompactDocs;
 use super::existence::RelatedSet;
 use super::store::{self, parse_line, LoadError};
 use super::{evaluate_block, BatchOptions, BatchResults, Cancelled, Phase};
@@ -82,7 +83,7 @@ impl Identities {
         self.text.reserve(text);
     }
 
-    fn append(&mut self, other: Identities) {
+    pub(crate) fn append(&mut self, other: Identities) {
         let base = self.text.len();
         self.text.push_str(&other.text);
         self.ends
@@ -97,9 +98,9 @@ struct Evaluated {
     results: BatchResults,
     identities: Identities,
     /// Resources some existence policy can apply to (decided in the deferred pass).
-    deferred: Vec<Value>,
+    deferred: CompactDocs,
     /// Resources of a type existence checks look for.
-    related: Vec<Value>,
+    related: CompactDocs,
     errors: Vec<LoadError>,
     /// Newlines in the block: the next block starts that many lines further.
     newlines: usize,
@@ -117,8 +118,6 @@ impl Evaluated {
             total(|p| p.identities.len()),
             total(|p| p.identities.text.len()),
         );
-        all.deferred.reserve(total(|p| p.deferred.len()));
-        all.related.reserve(total(|p| p.related.len()));
         for p in parts {
             all.append(p);
         }
@@ -129,11 +128,14 @@ impl Evaluated {
         let offset = u32::try_from(self.identities.len()).unwrap_or(u32::MAX);
         self.results.append(other.results, offset);
         self.identities.append(other.identities);
-        self.deferred.append(&mut other.deferred);
-        self.related.append(&mut other.related);
+        self.deferred.append(other.deferred);
+        self.related.append(other.related);
         self.errors.append(&mut other.errors);
     }
 }
+
+/// Deferred resources read back and decided at a time.
+const DEFERRED_RUN: usize = 16_384;
 
 /// Resources per task: enough to amortise scheduling, small enough to balance two cores.
 const LINES_PER_TASK: usize = 256;
@@ -179,14 +181,11 @@ fn evaluate_lines(
                 let t = out.identities.push_doc(&doc);
                 let info = local.get(t);
                 run.decide_resource(&info.candidates, r, &doc, t, &mut out.results);
-                match (info.deferred, info.related) {
-                    (true, true) => {
-                        out.related.push(doc.clone());
-                        out.deferred.push(doc);
-                    }
-                    (true, false) => out.deferred.push(doc),
-                    (false, true) => out.related.push(doc),
-                    (false, false) => drop(doc),
+                if info.deferred {
+                    out.deferred.push(&doc, &pack.existence_projection);
+                }
+                if info.related {
+                    out.related.push(&doc, &pack.existence_projection);
                 }
             }
             Ok(out)
@@ -216,7 +215,7 @@ pub fn evaluate_stream(
 ) -> Result<Result<StreamSummary, Cancelled>, std::io::Error> {
     let types = TypeTable::new(pack, &options.eval);
     let mut related = RelatedSet::new(&pack.related_types);
-    let mut deferred: Vec<Value> = Vec::new();
+    let mut deferred = CompactDocs::default();
     let mut summary = StreamSummary::default();
     let mut cancelled = false;
     let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(1);
@@ -248,8 +247,8 @@ pub fn evaluate_stream(
             line += e.newlines;
             summary.resources += e.identities.len();
             summary.errors.append(&mut e.errors);
-            related.docs.append(&mut e.related);
-            deferred.append(&mut e.deferred);
+            related.docs.append(std::mem::take(&mut e.related));
+            deferred.append(std::mem::take(&mut e.deferred));
             pending = Some((e.identities, e.results));
         }
         if let Some((ids, results)) = pending.take() {
@@ -268,19 +267,23 @@ pub fn evaluate_stream(
     read_result?;
     if !deferred.is_empty() {
         related.finish();
-        match evaluate_block(
-            pack,
-            &deferred,
-            &related,
-            &types,
-            options,
-            Phase::Deferred,
-            cancel,
-        ) {
-            Ok(r) => on_block(&Identities::of_docs(&deferred), r),
-            Err(c) => return Ok(Err(c)),
+        // Read back and decided a run at a time, so their trees never all exist at once.
+        for (docs, identities) in deferred.runs(DEFERRED_RUN) {
+            let decided = evaluate_block(
+                pack,
+                &docs,
+                &related,
+                &types,
+                options,
+                Phase::Deferred,
+                cancel,
+            );
+            drop_in_parallel(docs);
+            match decided {
+                Ok(r) => on_block(&identities, r),
+                Err(c) => return Ok(Err(c)),
+            }
         }
-        drop_in_parallel(deferred);
     }
     Ok(Ok(summary))
 }
@@ -443,6 +446,81 @@ mod tests {
     /// An existence policy whose related type is an expression names no related type up
     /// front; streaming still defers its resources and decides them as the in-memory path does
     /// (before, it gave no row at all).
+    /// Resources waiting for their existence checks, and the related resources, are kept as
+    /// compact text through the existence policies' own projection: what the `if`, `details`
+    /// expressions (`[field()]` of the evaluated resource) and `existenceCondition` read must
+    /// all survive it, wherever the parent and its children sit in the input.
+    #[test]
+    fn existence_checks_read_what_their_policies_name_after_the_stream() {
+        let pack = pack(&[
+            serde_json::json!({
+                "if": {"allOf": [
+                    {"field": "type", "equals": "A.B/c"},
+                    {"field": "properties.tier", "equals": "Premium"}
+                ]},
+                "then": {"effect": "auditIfNotExists", "details": {
+                    "type": "A.B/c/children",
+                    "name": "[field('properties.childName')]",
+                    "existenceCondition": {"allOf": [
+                        {"field": "properties.state", "equals": "Enabled"},
+                        {"field": "properties.level", "equals": "[field('properties.wanted')]"}
+                    ]}
+                }}
+            }),
+            serde_json::json!({
+                "if": {"field": "properties.other", "exists": true},
+                "then": {"effect": "audit"}
+            }),
+        ]);
+        let kept = pack
+            .existence_projection
+            .parse(br#"{"id":"i","type":"t","name":"n","properties":{"tier":1,"other":2}}"#)
+            .unwrap();
+        assert_eq!(
+            kept,
+            serde_json::json!({"id":"i","type":"t","name":"n","properties":{"tier":1}})
+        );
+        let c = "/subscriptions/s/resourceGroups/g/providers/A.B/c";
+        let lines = [
+            format!(r#"{{"id":"{c}/x/children/kid","name":"kid","type":"A.B/c/children","properties":{{"state":"Enabled","level":"h\"i\u00e9","other":1}}}}"#),
+            format!(r#"{{"id":"{c}/x","name":"x","type":"A.B/c","properties":{{"tier":"Premium","childName":"kid","wanted":"h\"i\u00e9","other":"big"}}}}"#),
+            format!(r#"{{"id":"{c}/y","name":"y","type":"a.b/C","properties":{{"tier":"Premium","childName":"KID","wanted":"low"}}}}"#),
+            format!(r#"{{"id":"{c}/y/children/kid","name":"kid","type":"A.B/c/children","properties":{{"state":"Enabled","level":"low"}}}}"#),
+            format!(r#"{{"id":"{c}/z","name":"z","type":"A.B/c","properties":{{"tier":"Standard","childName":"kid"}}}}"#),
+            format!(r#"{{"id":"{c}/w","name":"w","type":"A.B/c","properties":{{"tier":"Premium","childName":"none","wanted":"low"}}}}"#),
+            format!(r#"{{"id":"{c}/w/children/kid","name":"kid","type":"A.B/c/children","properties":{{"state":"Enabled","level":"low"}}}}"#),
+            format!(r#"{{"id":"{c}/v","name":"v","type":"A.B/c","properties":{{"tier":"Premium","childName":"kid","wanted":"low"}}}}"#),
+            format!(r#"{{"id":"{c}/v/children/kid","name":"kid","type":"A.B/c/children","properties":{{"state":"Disabled","level":"low"}}}}"#),
+        ]
+        .join("\n");
+        let (streamed, in_memory) = both_paths(&pack, &lines);
+        use crate::batch::State::{Compliant, NonCompliant};
+        // (resource, existence policy's state or `None` when it does not apply, audit's state)
+        let expected = [
+            ("x/children/kid", None, NonCompliant),
+            ("x", Some(Compliant), NonCompliant),
+            ("y", Some(Compliant), Compliant),
+            ("y/children/kid", None, Compliant),
+            ("z", None, Compliant),
+            ("w", Some(NonCompliant), Compliant),
+            ("w/children/kid", None, Compliant),
+            ("v", Some(NonCompliant), Compliant),
+            ("v/children/kid", None, Compliant),
+        ];
+        let mut want: Rows = Vec::new();
+        for (r, existence, audit) in expected {
+            want.extend(existence.map(|s| (format!("{c}/{r}"), s)));
+            want.push((format!("{c}/{r}"), audit));
+        }
+        let sorted = |mut rows: Rows| {
+            rows.sort_by(|a, b| a.0.cmp(&b.0).then((a.1 as u8).cmp(&(b.1 as u8))));
+            rows
+        };
+        want = sorted(want);
+        assert_eq!(sorted(in_memory.clone()), want);
+        assert_eq!(sorted(streamed), want);
+    }
+
     #[test]
     fn existence_with_an_expression_type_is_decided_when_streaming() {
         let pack = pack(&[serde_json::json!({
