@@ -517,6 +517,23 @@ struct Run<'r> {
 }
 
 impl Run<'_> {
+    /// Whether some existence policy among `candidates` applies to `doc`: its `if` holds, or
+    /// cannot be evaluated (the deferred pass reports the error). Only then must the resource
+    /// wait until every related resource has been seen.
+    fn existence_applies(&self, candidates: &[Candidate], doc: &Value, t: &str) -> bool {
+        candidates.iter().any(|c| {
+            let Some(entry) = self.pack.entries.get(c.policy as usize) else {
+                return false;
+            };
+            if entry.kind != EffectKind::Existence {
+                return false;
+            }
+            let env = env_for(&entry.policy, &self.options.eval);
+            let ev = Evaluator::with_type(&env, doc, Some(t));
+            !matches!(ev.eval(&entry.policy.condition, None), Ok(false))
+        })
+    }
+
     /// Decide the pairs of one resource (row index `r`, type `t`) that the phase covers and
     /// add the rows the options keep to `out`.
     fn decide_resource(

@@ -158,6 +158,10 @@ fn evaluate_lines(
         options,
         phase: Phase::Stream,
     };
+    let whole = Run {
+        phase: Phase::All,
+        ..run
+    };
     let (lines, newlines) = store::lines_of(block, line);
     let parts: Vec<Evaluated> = lines
         .par_chunks(LINES_PER_TASK)
@@ -180,8 +184,15 @@ fn evaluate_lines(
                 };
                 let t = out.identities.push_doc(&doc);
                 let info = local.get(t);
-                run.decide_resource(&info.candidates, r, &doc, t, &mut out.results);
-                if info.deferred {
+                // A resource no existence policy applies to is decided whole now.
+                let deferred = info.deferred && run.existence_applies(&info.candidates, &doc, t);
+                let decider = if info.deferred && !deferred {
+                    &whole
+                } else {
+                    &run
+                };
+                decider.decide_resource(&info.candidates, r, &doc, t, &mut out.results);
+                if deferred {
                     out.deferred.push(&doc, &pack.existence_projection);
                 }
                 if info.related {
@@ -378,14 +389,17 @@ mod tests {
 
     /// `(id, state)` of every row, streamed and from a store.
     fn both_paths(pack: &PreparedPack, lines: &str) -> (Rows, Rows) {
-        let options = BatchOptions::default();
+        both_paths_with(pack, lines, &BatchOptions::default())
+    }
+
+    fn both_paths_with(pack: &PreparedPack, lines: &str, options: &BatchOptions) -> (Rows, Rows) {
         let cancel = AtomicBool::new(false);
         let mut streamed = Vec::new();
         evaluate_stream(
             pack,
             &mut lines.as_bytes(),
             1,
-            &options,
+            options,
             &cancel,
             &mut |ids, r| {
                 for i in 0..r.len() {
@@ -398,7 +412,7 @@ mod tests {
         .unwrap();
         let mut store = ResourceStore::default();
         store.extend_ndjson(lines.as_bytes(), 1, &pack.projection);
-        let whole = evaluate_pack(pack, &store, &options, &cancel).unwrap();
+        let whole = evaluate_pack(pack, &store, options, &cancel).unwrap();
         let in_memory: Rows = (0..whole.len())
             .map(|i| {
                 let doc = &store.docs[whole.resource[i] as usize];
@@ -519,6 +533,30 @@ mod tests {
         want = sorted(want);
         assert_eq!(sorted(in_memory.clone()), want);
         assert_eq!(sorted(streamed), want);
+        // `z` and the children are decided during the stream (no existence `if` holds for
+        // them): their not-applicable rows are there all the same.
+        let options = BatchOptions {
+            include_not_applicable: true,
+            ..BatchOptions::default()
+        };
+        let (streamed, in_memory) = both_paths_with(&pack, &lines, &options);
+        let not_applicable = |rows: &Rows| {
+            let mut ids: Vec<String> = rows
+                .iter()
+                .filter(|(_, s)| *s == crate::batch::State::NotApplicable)
+                .map(|(id, _)| id.clone())
+                .collect();
+            ids.sort();
+            ids
+        };
+        let mut want_na: Vec<String> = ["z", "x/children/kid", "y/children/kid"]
+            .iter()
+            .chain(&["w/children/kid", "v/children/kid"])
+            .map(|r| format!("{c}/{r}"))
+            .collect();
+        want_na.sort();
+        assert_eq!(not_applicable(&in_memory), want_na);
+        assert_eq!(sorted(streamed), sorted(in_memory));
     }
 
     #[test]
