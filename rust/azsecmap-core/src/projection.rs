@@ -11,6 +11,9 @@ use serde_json::{Map, Value};
 
 use crate::path::{PropertyPath, Segment};
 
+mod fast;
+pub(crate) use fast::parse_whole;
+
 /// Top-level fields a resource store always keeps: its identity columns.
 pub const IDENTITY_FIELDS: &[&str] = &[
     "id",
@@ -219,6 +222,22 @@ impl Projection {
     /// type is not needed, only its `id` and `type` are kept (decided as soon as `type` is
     /// read, so the members after it are skipped without being built).
     pub fn parse_gated(
+        &self,
+        bytes: &[u8],
+        gate: Option<TypeGate<'_>>,
+    ) -> Result<Value, serde_json::Error> {
+        // Most documents take the fast reader; anything it is unsure of (an error, deep
+        // nesting, a second `type`) is read by serde_json, whose answer stands.
+        if let Ok(text) = simdutf8::basic::from_utf8(bytes) {
+            if let Some(v) = fast::parse(&self.root, text, gate) {
+                return Ok(v);
+            }
+        }
+        self.parse_serde(bytes, gate)
+    }
+
+    /// [`Projection::parse_gated`] through serde_json alone.
+    fn parse_serde(
         &self,
         bytes: &[u8],
         gate: Option<TypeGate<'_>>,

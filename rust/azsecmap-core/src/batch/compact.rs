@@ -62,7 +62,8 @@ impl CompactDocs {
 
     /// Document `i`, read back.
     pub fn get(&self, i: usize) -> Option<Value> {
-        serde_json::from_str(self.text(i)?).ok()
+        let text = self.text(i)?;
+        crate::projection::parse_whole(text).or_else(|| serde_json::from_str(text).ok())
     }
 
     /// Move every document of `other` after these.

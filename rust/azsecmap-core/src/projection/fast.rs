@@ -1,0 +1,548 @@
+//! The fast path of [`Projection::parse_gated`](super::Projection::parse_gated): a reader of
+//! one UTF-8 document that walks it once, finds strings with `memchr` (many bytes per step),
+//! skips what the trie does not keep while checking it is valid JSON, and builds values only
+//! for what it keeps.
+//!
+//! It answers `None` whenever it is not sure: invalid JSON, nesting deeper than
+//! [`MAX_DEPTH`], a second `type` member at the root, a key it cannot read. The caller then
+//! parses the document with serde_json, whose answer (value or error message) is the reference;
+//! so this reader may refuse a valid document but must never accept an invalid one, nor build a
+//! value that differs from serde_json's. `tests::agrees_with_serde_json` checks both.
+
+use serde_json::{Map, Value};
+
+use super::{Node, TypeGate};
+
+/// Deeper documents are left to serde_json (its own limit is 128 levels).
+const MAX_DEPTH: usize = 100;
+
+/// Parse `text` through `root`; `None`: let serde_json decide.
+pub(super) fn parse(root: &Node, text: &str, gate: Option<TypeGate<'_>>) -> Option<Value> {
+    let mut r = Reader {
+        text,
+        bytes: text.as_bytes(),
+        pos: 0,
+    };
+    r.ws();
+    let v = r.pruned(root, gate, 0)?;
+    r.ws();
+    (r.pos == r.bytes.len()).then_some(v)
+}
+
+/// Parse all of `text`; `None`: let serde_json decide.
+pub(crate) fn parse_whole(text: &str) -> Option<Value> {
+    let mut r = Reader {
+        text,
+        bytes: text.as_bytes(),
+        pos: 0,
+    };
+    r.ws();
+    let v = r.whole(0)?;
+    r.ws();
+    (r.pos == r.bytes.len()).then_some(v)
+}
+
+struct Reader<'a> {
+    text: &'a str,
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    #[inline]
+    fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.pos).copied()
+    }
+
+    /// Skip JSON whitespace.
+    #[inline]
+    fn ws(&mut self) {
+        while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.peek() {
+            self.pos += 1;
+        }
+    }
+
+    #[inline]
+    fn eat(&mut self, b: u8) -> Option<()> {
+        (self.peek()? == b).then(|| self.pos += 1)
+    }
+
+    /// A value through `node` (`depth`: enclosing arrays and objects).
+    fn pruned(&mut self, node: &Node, gate: Option<TypeGate<'_>>, depth: usize) -> Option<Value> {
+        if node.keep_all {
+            return self.whole(depth);
+        }
+        match self.peek()? {
+            b'{' => self.object(node, gate, depth),
+            b'[' => {
+                let mut out = Vec::new();
+                self.elements(depth, |r, depth| match &node.elements {
+                    Some(e) => {
+                        out.push(r.pruned(e, None, depth)?);
+                        Some(())
+                    }
+                    None => r.skip(depth),
+                })?;
+                Some(Value::Array(out))
+            }
+            _ => self.scalar(),
+        }
+    }
+
+    /// The members of an object through `node`; at the root, `gate` may cut the resource down
+    /// to its `id` and `type` once its type is read.
+    fn object(&mut self, node: &Node, gate: Option<TypeGate<'_>>, depth: usize) -> Option<Value> {
+        let identity = |k: &str| k.eq_ignore_ascii_case("id") || k.eq_ignore_ascii_case("type");
+        let mut out = Map::new();
+        let mut lean = false;
+        let mut seen_type = false;
+        self.members(depth, |r, key, depth| {
+            let child = match key {
+                Key::Raw(k) => node.find_bytes(k.as_bytes()),
+                Key::Decoded(ref k) => node.find_bytes(k.as_bytes()),
+            };
+            let Some(child) = child else {
+                return r.skip(depth);
+            };
+            let key = key.into_string();
+            if lean && !identity(&key) {
+                return r.skip(depth);
+            }
+            let v = r.pruned(child, None, depth)?;
+            if let Some(gate) = gate.filter(|_| key.eq_ignore_ascii_case("type")) {
+                if seen_type {
+                    // The gate may have dropped members the last `type` needs.
+                    return None;
+                }
+                seen_type = true;
+                lean = v.as_str().is_some_and(|t| !gate(t));
+            }
+            out.insert(key, v);
+            Some(())
+        })?;
+        if lean {
+            out.retain(|k, _| identity(k));
+        }
+        Some(Value::Object(out))
+    }
+
+    /// Walk an array at `pos`, calling `each` at every element.
+    fn elements(
+        &mut self,
+        depth: usize,
+        mut each: impl FnMut(&mut Self, usize) -> Option<()>,
+    ) -> Option<()> {
+        let depth = depth + 1;
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        self.eat(b'[')?;
+        self.ws();
+        if self.eat(b']').is_some() {
+            return Some(());
+        }
+        loop {
+            self.ws();
+            each(self, depth)?;
+            self.ws();
+            match self.peek()? {
+                b',' => self.pos += 1,
+                b']' => {
+                    self.pos += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// Walk an object at `pos`, calling `each` with every key (the reader then at its value).
+    fn members(
+        &mut self,
+        depth: usize,
+        mut each: impl FnMut(&mut Self, Key<'a>, usize) -> Option<()>,
+    ) -> Option<()> {
+        let depth = depth + 1;
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        self.eat(b'{')?;
+        self.ws();
+        if self.eat(b'}').is_some() {
+            return Some(());
+        }
+        loop {
+            self.ws();
+            let key = self.key()?;
+            self.ws();
+            self.eat(b':')?;
+            self.ws();
+            each(self, key, depth)?;
+            self.ws();
+            match self.peek()? {
+                b',' => self.pos += 1,
+                b'}' => {
+                    self.pos += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// Skip one value, checking it is valid JSON.
+    fn skip(&mut self, depth: usize) -> Option<()> {
+        match self.peek()? {
+            b'{' => self.members(depth, |r, _, depth| r.skip(depth)),
+            b'[' => self.elements(depth, |r, depth| r.skip(depth)),
+            b'"' => self.string().map(drop),
+            b't' => self.literal(b"true"),
+            b'f' => self.literal(b"false"),
+            b'n' => self.literal(b"null"),
+            _ => self.number().map(drop),
+        }
+    }
+
+    /// A whole value.
+    fn whole(&mut self, depth: usize) -> Option<Value> {
+        match self.peek()? {
+            b'{' => {
+                let mut out = Map::new();
+                self.members(depth, |r, key, depth| {
+                    let v = r.whole(depth)?;
+                    out.insert(key.into_string(), v);
+                    Some(())
+                })?;
+                Some(Value::Object(out))
+            }
+            b'[' => {
+                let mut out = Vec::new();
+                self.elements(depth, |r, depth| {
+                    out.push(r.whole(depth)?);
+                    Some(())
+                })?;
+                Some(Value::Array(out))
+            }
+            _ => self.scalar(),
+        }
+    }
+
+    fn scalar(&mut self) -> Option<Value> {
+        match self.peek()? {
+            b'"' => {
+                let start = self.pos;
+                let escaped = self.string()?;
+                let raw = self.text.get(start..self.pos)?;
+                if escaped {
+                    serde_json::from_str::<String>(raw).ok().map(Value::String)
+                } else {
+                    Some(Value::String(raw.get(1..raw.len() - 1)?.to_owned()))
+                }
+            }
+            b't' => self.literal(b"true").map(|()| Value::Bool(true)),
+            b'f' => self.literal(b"false").map(|()| Value::Bool(false)),
+            b'n' => self.literal(b"null").map(|()| Value::Null),
+            _ => {
+                let token = self.number()?;
+                integer(token).or_else(|| serde_json::from_str(token).ok())
+            }
+        }
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Option<()> {
+        let end = self.pos + word.len();
+        (self.bytes.get(self.pos..end)? == word).then(|| self.pos = end)
+    }
+
+    /// A number's text, checked against the JSON grammar.
+    fn number(&mut self) -> Option<&'a str> {
+        let start = self.pos;
+        self.eat(b'-');
+        match self.peek()? {
+            b'0' => self.pos += 1,
+            b'1'..=b'9' => self.digits(),
+            _ => return None,
+        }
+        if self.eat(b'.').is_some() {
+            self.peek().filter(u8::is_ascii_digit)?;
+            self.digits();
+        }
+        if let Some(b'e' | b'E') = self.peek() {
+            self.pos += 1;
+            if let Some(b'+' | b'-') = self.peek() {
+                self.pos += 1;
+            }
+            self.peek().filter(u8::is_ascii_digit)?;
+            self.digits();
+        }
+        self.text.get(start..self.pos)
+    }
+
+    #[inline]
+    fn digits(&mut self) {
+        while self.peek().is_some_and(|b| b.is_ascii_digit()) {
+            self.pos += 1;
+        }
+    }
+
+    /// Skip a string at `pos` (its quotes included), checking its escapes and that it holds no
+    /// control character; true when it holds an escape.
+    fn string(&mut self) -> Option<bool> {
+        self.eat(b'"')?;
+        let mut escaped = false;
+        loop {
+            self.pos += special_offset(self.bytes.get(self.pos..)?)?;
+            match self.peek()? {
+                b'"' => {
+                    self.pos += 1;
+                    return Some(escaped);
+                }
+                b'\\' => {}
+                _ => return None, // a control character
+            }
+            // A backslash: one of the JSON escapes.
+            escaped = true;
+            self.pos += 1;
+            match self.peek()? {
+                b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => self.pos += 1,
+                b'u' => {
+                    let hex = self.bytes.get(self.pos + 1..self.pos + 5)?;
+                    if !hex.iter().all(u8::is_ascii_hexdigit) {
+                        return None;
+                    }
+                    self.pos += 5;
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// An object key.
+    fn key(&mut self) -> Option<Key<'a>> {
+        if self.peek()? != b'"' {
+            return None;
+        }
+        let start = self.pos;
+        let escaped = self.string()?;
+        let raw = self.text.get(start..self.pos)?;
+        if escaped {
+            serde_json::from_str::<String>(raw).ok().map(Key::Decoded)
+        } else {
+            raw.get(1..raw.len() - 1).map(Key::Raw)
+        }
+    }
+}
+
+/// Where the first byte that ends a run of string text sits: a quote, a backslash or a control
+/// character. Eight bytes are tested per step with word arithmetic (the lowest byte that is
+/// zero after XOR with a quote or a backslash, or below 0x20, sets the top bit of its lane
+/// first; lanes above it may be set spuriously, so only the lowest counts).
+#[inline]
+fn special_offset(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = u64::MAX / 255;
+    const HIGH: u64 = ONES << 7;
+    let mut chunks = bytes.chunks_exact(8);
+    let mut offset = 0;
+    for chunk in &mut chunks {
+        if offset == LONG {
+            // A long string (ids, URLs, descriptions): `memchr` finds its end 32 bytes a step,
+            // then the run before it is checked for control characters.
+            return long_offset(bytes.get(offset..)?).map(|i| offset + i);
+        }
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let w = u64::from_le_bytes(word);
+        let zero_lane = |x: u64| x.wrapping_sub(ONES) & !x;
+        let control = w.wrapping_sub(ONES * 0x20) & !w;
+        let found = (control
+            | zero_lane(w ^ (ONES * u64::from(b'"')))
+            | zero_lane(w ^ (ONES * u64::from(b'\\'))))
+            & HIGH;
+        if found != 0 {
+            return Some(offset + found.trailing_zeros() as usize / 8);
+        }
+        offset += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+        .map(|i| offset + i)
+}
+
+/// Bytes looked at word by word before a string counts as long.
+const LONG: usize = 24;
+
+/// [`special_offset`] for the rest of a long string.
+fn long_offset(bytes: &[u8]) -> Option<usize> {
+    let end = memchr::memchr2(b'"', b'\\', bytes).unwrap_or(bytes.len());
+    let run = bytes.get(..end)?;
+    // Folded without stopping early, so the check runs many bytes at a time.
+    if run.iter().fold(0u8, |a, b| a | u8::from(*b < 0x20)) == 0 {
+        return (end < bytes.len()).then_some(end);
+    }
+    run.iter().position(|b| *b < 0x20)
+}
+
+/// A number without fraction or exponent that fits its integer type, as serde_json reads it;
+/// `None` for anything else, including `-0` (which serde_json reads as the float -0.0).
+fn integer(token: &str) -> Option<Value> {
+    if token.bytes().any(|b| matches!(b, b'.' | b'e' | b'E')) {
+        return None;
+    }
+    if token.starts_with('-') {
+        token
+            .parse::<i64>()
+            .ok()
+            .filter(|v| *v != 0)
+            .map(Value::from)
+    } else {
+        token.parse::<u64>().ok().map(Value::from)
+    }
+}
+
+/// An object key: borrowed when it holds no escape.
+enum Key<'a> {
+    Raw(&'a str),
+    Decoded(String),
+}
+
+impl Key<'_> {
+    fn into_string(self) -> String {
+        match self {
+            Key::Raw(k) => k.to_owned(),
+            Key::Decoded(k) => k,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use super::super::{Projection, EVALUATION_FIELDS};
+    use crate::path::PropertyPath;
+
+    fn projection() -> Projection {
+        let mut p = Projection::top_level(EVALUATION_FIELDS);
+        for path in [
+            "properties.rules[*].on",
+            "properties.Tags",
+            "properties.list",
+            "properties.skipped.inner",
+            "properties.n",
+        ] {
+            p.add(&PropertyPath::parse(path).unwrap());
+        }
+        p
+    }
+
+    /// Every document serde_json accepts, the fast reader either refuses or reads to the same
+    /// value; every document serde_json refuses, the fast reader refuses too. Documents cover
+    /// the grammar's corners: numbers, escapes, control characters, literals, nesting,
+    /// whitespace, trailing text, keys in any case, escaped keys, duplicate members.
+    #[test]
+    fn agrees_with_serde_json() {
+        let p = projection();
+        let everything = Projection::everything();
+        let valid = [
+            r#"{"id":"/s/a","type":"T","name":"n"}"#,
+            " \t{ \"ID\" : \"x\" , \"Type\":\"T\" }\r\n",
+            r#"{"id":"\"q\"\\\/\b\f\n\r\t\u00e9\ud83d\ude00","type":"T"}"#,
+            r#"{"properties":{"n":-0.5e-3,"rules":[{"on":1E+2,"off":[1,{"a":null}]},{"ON":true},3,"s"]}}"#,
+            r#"{"properties":{"n":18446744073709551616,"list":[1,-0,0.0,1e308,123456789012345678901234567890]}}"#,
+            r#"{"properties":{"n":-9223372036854775808,"tags":{"a":{"b":[[]]}},"skipped":[1,2,{"inner":3}]}}"#,
+            r#"{"properties":{"skipped":{"inner":{"z":[]},"no":1},"PROPERTIES":{"n":2}}}"#,
+            r#"{"id":1,"id":2,"x":{"y":[true,false,null]}}"#,
+            r#"{"\u0069d":"escaped key","na\u006de":"n","\u00e9":1}"#,
+            r#"{"properties":{"n":"caf\u00e9 ünïcödé ✓"}}"#,
+            r#"[1,{"id":"x"}]"#,
+            r#""just a string""#,
+            "12",
+            "{}",
+            "[]",
+            r#"{"a":"\u0000"}"#,
+            r#"{"properties":{"n":-0}}"#,
+            r#"{"id":"/subscriptions/0000/resourceGroups/rg/providers/A.B/c/\"quoted\"\u00e9\\x","type":"T"}"#,
+            r#"{"properties":{"n":"a long string that runs past the word-by-word part / and on"}}"#,
+            r#"{"skipped":"a long string that runs past the word-by-word part, \t then an escape"}"#,
+            r#"{"properties":{"list":[0,-1,9223372036854775807,9223372036854775808,-9223372036854775809]}}"#,
+            r#"{"properties":{"n":18446744073709551615}}"#,
+        ];
+        let invalid = [
+            r#"{"id":"x""#,
+            r#"{"id":"x",}"#,
+            r#"{"id":"x" "type":"T"}"#,
+            r#"{"id":x}"#,
+            r#"{"n":01}"#,
+            r#"{"n":1.}"#,
+            r#"{"n":.5}"#,
+            r#"{"n":1e}"#,
+            r#"{"n":-}"#,
+            r#"{"n":+1}"#,
+            r#"{"n":tru}"#,
+            r#"{"n":nul}"#,
+            r#"{"s":"a\x"}"#,
+            r#"{"s":"\u12G4"}"#,
+            "{\"s\":\"tab\there\"}",
+            "{\"s\":\"new\nline\"}",
+            r#"{"a":[1,2}"#,
+            r#"{"a":[1,]}"#,
+            r#"{"a":1}x"#,
+            r#"{"a":1}{"b":2}"#,
+            r#"{1:2}"#,
+            r#"{"a" 1}"#,
+            "",
+            "   ",
+            r#"{"properties":{"n":[1,2"#,
+            r#"{"x":{"y":[1,{"z":"#,
+            r#"{"x":"\ud800"}"#,
+            "{\"s\":\"a long string that runs past the word-by-word part\tthen a tab\"}",
+            "{\"properties\":{\"n\":\"a long string that runs past the word-by-word part\u{1}\"}}",
+            r#"{"s":"a long string that runs past the word-by-word part and never ends}"#,
+            r#"{"s":"a long string that runs past the word-by-word part \q bad escape"}"#,
+            r#"{"properties":{"n":"\udc00x"}}"#,
+        ];
+        let deep = format!("{}1{}", "[".repeat(120), "]".repeat(120));
+        let too_deep = format!("{}1{}", "[".repeat(200), "]".repeat(200));
+        let deep_kept = format!(
+            r#"{{"properties":{{"n":{}1{}}}}}"#,
+            "[".repeat(90),
+            "]".repeat(90)
+        );
+        let mut all: Vec<&str> = valid.iter().chain(&invalid).copied().collect();
+        all.extend([deep.as_str(), too_deep.as_str(), deep_kept.as_str()]);
+        for text in all {
+            for proj in [&p, &everything] {
+                let reference = super::super::Projection::parse_serde(proj, text.as_bytes(), None);
+                let fast = super::parse(&proj.root, text, None);
+                if proj.everything {
+                    assert_eq!(fast, super::parse_whole(text), "{text}");
+                }
+                match (&reference, &fast) {
+                    (Ok(a), Some(b)) => assert_eq!(a, b, "{text}"),
+                    (Err(_), Some(b)) => panic!("accepted what serde_json refuses: {text} -> {b}"),
+                    _ => {}
+                }
+            }
+        }
+        // The common cases must take the fast path, or it is worth nothing.
+        for text in &valid {
+            assert!(super::parse(&p.root, text, None).is_some(), "{text}");
+        }
+    }
+
+    /// The root gate: a resource of a type no policy needs keeps only `id` and `type`; a
+    /// second `type` member sends the document to serde_json.
+    #[test]
+    fn gate_cuts_unneeded_resources_and_defers_duplicate_types() {
+        let p = projection();
+        let gate = |t: &str| t != "Other/type";
+        let text = r#"{"id":"i","name":"n","type":"Other/type","properties":{"n":1}}"#;
+        assert_eq!(
+            super::parse(&p.root, text, Some(&gate)),
+            Some(serde_json::json!({"id": "i", "type": "Other/type"}))
+        );
+        let twice = r#"{"id":"i","type":"Other/type","type":"Kept/type","properties":{"n":1}}"#;
+        assert_eq!(super::parse(&p.root, twice, Some(&gate)), None);
+    }
+}
