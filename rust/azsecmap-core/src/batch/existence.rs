@@ -5,6 +5,11 @@
 //! them must meet `existenceCondition`. When the input holds no resource of the related type at
 //! all, the answer is unknown, never a silent "compliant".
 
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use foldhash::HashMap;
 
 use serde_json::Value;
@@ -40,7 +45,7 @@ pub struct RelatedIndex {
 
 /// The resources of the related types, kept apart from the resources being evaluated so that
 /// a tenant can be evaluated block by block while existence checks see all of it.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct RelatedSet {
     /// The related resources (projected), as compact text: a tenant's related resources
     /// (diagnostic settings, auditing settings, extensions…) wait there until the input ends.
@@ -48,6 +53,29 @@ pub struct RelatedSet {
     /// Their index.
     pub index: RelatedIndex,
     types: Vec<String>,
+    /// Unique per set, so that documents read back and remembered by a thread are never
+    /// taken for another set's.
+    serial: u64,
+}
+
+impl Default for RelatedSet {
+    fn default() -> Self {
+        Self::new(&[])
+    }
+}
+
+/// Sets made so far (the next set's serial).
+static SETS: AtomicU64 = AtomicU64::new(0);
+
+/// Related resources a thread read back lately.
+const RECENT: usize = 16;
+
+thread_local! {
+    /// (set serial, index, document) of the related resources this thread read back last:
+    /// the existence policies of one resource mostly look at the same related resources
+    /// (several diagnostic-settings policies for one vault).
+    static RECENTLY_READ: RefCell<VecDeque<(u64, usize, Rc<Value>)>> =
+        const { RefCell::new(VecDeque::new()) };
 }
 
 impl RelatedSet {
@@ -57,6 +85,7 @@ impl RelatedSet {
             docs: CompactDocs::default(),
             index: RelatedIndex::build(&CompactDocs::default(), types),
             types: types.to_vec(),
+            serial: SETS.fetch_add(1, Ordering::Relaxed),
         }
     }
 
@@ -75,6 +104,30 @@ impl RelatedSet {
     /// Index what was collected.
     pub fn finish(&mut self) {
         self.index = RelatedIndex::build(&self.docs, &self.types);
+    }
+
+    /// Related resource `i`, read back (or remembered from a recent read by this thread).
+    pub fn doc(&self, i: usize) -> Option<Rc<Value>> {
+        let key = (self.serial, i);
+        let remembered = RECENTLY_READ.with(|r| {
+            let r = r.try_borrow().ok()?;
+            r.iter()
+                .find(|(s, j, _)| (*s, *j) == key)
+                .map(|(_, _, d)| Rc::clone(d))
+        });
+        if remembered.is_some() {
+            return remembered;
+        }
+        let doc = Rc::new(self.docs.get(i)?);
+        RECENTLY_READ.with(|r| {
+            if let Ok(mut r) = r.try_borrow_mut() {
+                if r.len() == RECENT {
+                    r.pop_front();
+                }
+                r.push_back((self.serial, i, Rc::clone(&doc)));
+            }
+        });
+        Some(doc)
     }
 
     /// The related types looked for.
@@ -241,7 +294,7 @@ pub fn check(
         {
             continue;
         }
-        let Some(doc) = docs.get(c) else {
+        let Some(doc) = related.doc(c) else {
             continue;
         };
         if let Some(name) = &wanted_name {
@@ -299,6 +352,33 @@ fn name_matches(doc: &Value, wanted: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Documents a thread remembers are told apart by set: index 0 of one set is never
+    /// index 0 of another, even after the first set is gone.
+    #[test]
+    fn remembered_documents_belong_to_their_set() {
+        let all = Projection::everything();
+        let set_of = |name: &str| {
+            let mut set = RelatedSet::new(&["a.b/c".to_string()]);
+            set.collect(
+                &[serde_json::json!({"id": format!("/s/{name}"), "type": "A.B/c"})],
+                &all,
+            );
+            set.finish();
+            set
+        };
+        let id = |d: Option<Rc<Value>>| d.map(|d| d["id"].as_str().unwrap_or("").to_string());
+        let first = set_of("one");
+        let second = set_of("two");
+        for _ in 0..3 {
+            assert_eq!(id(first.doc(0)).as_deref(), Some("/s/one"));
+            assert_eq!(id(second.doc(0)).as_deref(), Some("/s/two"));
+        }
+        drop(first);
+        let third = set_of("three");
+        assert_eq!(id(third.doc(0)).as_deref(), Some("/s/three"));
+        assert_eq!(third.doc(1), None);
+    }
 
     #[test]
     fn parents_of_children_and_extensions() {
