@@ -59,8 +59,9 @@ fn filter_bit(name: &[u8]) -> (usize, u64) {
 }
 
 impl Node {
-    /// Forget the members and elements (the node's value is kept whole).
-    fn clear(&mut self) {
+    /// Keep the node's value whole: its members and elements no longer matter.
+    fn keep_whole(&mut self) {
+        self.keep_all = true;
         self.children.clear();
         self.elements = None;
         self.filter = [0; 4];
@@ -169,8 +170,7 @@ impl Projection {
             return;
         }
         if let Some(node) = self.root.child_mut(key) {
-            node.keep_all = true;
-            node.clear();
+            node.keep_whole();
         }
     }
 
@@ -209,8 +209,7 @@ impl Projection {
             let Some(next) = next else { return };
             node = next;
         }
-        node.keep_all = true;
-        node.clear();
+        node.keep_whole();
     }
 
     /// Parse one JSON document through the projection.
@@ -228,24 +227,23 @@ impl Projection {
     ) -> Result<Value, serde_json::Error> {
         // Most documents take the fast reader; anything it is unsure of (an error, deep
         // nesting, a second `type`) is read by serde_json, whose answer stands.
-        if let Ok(text) = simdutf8::basic::from_utf8(bytes) {
-            if let Some(v) = fast::parse(&self.root, text, gate) {
-                return Ok(v);
-            }
+        // A line checked for UTF-8 as a whole (SIMD, a few bytes per cycle) is read as text.
+        let text = simdutf8::basic::from_utf8(bytes).ok();
+        if let Some(v) = text.and_then(|t| fast::parse(&self.root, t, gate)) {
+            return Ok(v);
         }
-        self.parse_serde(bytes, gate)
+        self.parse_serde(bytes, text, gate)
     }
 
-    /// [`Projection::parse_gated`] through serde_json alone.
+    /// [`Projection::parse_gated`] through serde_json alone; `text` is `bytes` when they are
+    /// UTF-8. Text is read as such, so serde_json does not check every kept string again; a
+    /// line that is not UTF-8 is read as bytes, and only the strings it keeps must be valid.
     fn parse_serde(
         &self,
         bytes: &[u8],
+        text: Option<&str>,
         gate: Option<TypeGate<'_>>,
     ) -> Result<Value, serde_json::Error> {
-        // A line checked for UTF-8 as a whole (SIMD, a few bytes per cycle) is read as text, so
-        // serde_json does not check every kept string again. A line that is not UTF-8 is read
-        // as bytes, exactly as before: only the strings it keeps must then be valid.
-        let text = simdutf8::basic::from_utf8(bytes).ok();
         let parse = |gate: Option<TypeGate<'_>>| match text {
             Some(text) => self.parse_from(serde_json::Deserializer::from_str(text), gate),
             None => self.parse_from(serde_json::Deserializer::from_slice(bytes), gate),
@@ -379,6 +377,11 @@ pub type TypeGate<'g> = &'g (dyn Fn(&str) -> bool + Sync);
 /// Error text that makes [`Projection::parse_gated`] read a document again without its gate.
 const DUPLICATE_TYPE: &str = "a second `type` member";
 
+/// `id` or `type` (any case): what a resource the type gate turns away keeps.
+fn is_identity_key(k: &str) -> bool {
+    k.eq_ignore_ascii_case("id") || k.eq_ignore_ascii_case("type")
+}
+
 /// A value read through a trie node; `gate` only at the document root.
 struct Pruned<'n, 'g> {
     node: &'n Node,
@@ -451,7 +454,6 @@ impl<'de> Visitor<'de> for PrunedVisitor<'_, '_> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let Pruned { node, gate } = self.0;
-        let identity = |k: &str| k.eq_ignore_ascii_case("id") || k.eq_ignore_ascii_case("type");
         let mut out = Map::new();
         // Set once the gate has said this resource's type is not needed.
         let mut lean = false;
@@ -462,7 +464,7 @@ impl<'de> Visitor<'de> for PrunedVisitor<'_, '_> {
                 continue;
             };
             let key = key.into_string()?;
-            if lean && !identity(&key) {
+            if lean && !is_identity_key(&key) {
                 map.next_value::<IgnoredAny>()?;
                 continue;
             }
@@ -477,7 +479,7 @@ impl<'de> Visitor<'de> for PrunedVisitor<'_, '_> {
             out.insert(key, v);
         }
         if lean {
-            out.retain(|k, _| identity(k));
+            out.retain(|k, _| is_identity_key(k));
         }
         Ok(Value::Object(out))
     }

@@ -46,11 +46,6 @@ impl CompactDocs {
         self.identities.get(i)
     }
 
-    /// The identities of every document, in order.
-    pub fn identities(&self) -> &Identities {
-        &self.identities
-    }
-
     /// The text of document `i`.
     pub fn text(&self, i: usize) -> Option<&str> {
         let start = match i.checked_sub(1) {

@@ -186,11 +186,7 @@ fn evaluate_lines(
                 let info = local.get(t);
                 // A resource no existence policy applies to is decided whole now.
                 let deferred = info.deferred && run.existence_applies(&info.candidates, &doc, t);
-                let decider = if info.deferred && !deferred {
-                    &whole
-                } else {
-                    &run
-                };
+                let decider = if deferred { &run } else { &whole };
                 decider.decide_resource(&info.candidates, r, &doc, t, &mut out.results);
                 if deferred {
                     out.deferred.push(&doc, &pack.existence_projection);
@@ -457,9 +453,6 @@ mod tests {
         assert_eq!(keys, ["id", "location", "type"]);
     }
 
-    /// An existence policy whose related type is an expression names no related type up
-    /// front; streaming still defers its resources and decides them as the in-memory path does
-    /// (before, it gave no row at all).
     /// Resources waiting for their existence checks, and the related resources, are kept as
     /// compact text through the existence policies' own projection: what the `if`, `details`
     /// expressions (`[field()]` of the evaluated resource) and `existenceCondition` read must
@@ -559,6 +552,9 @@ mod tests {
         assert_eq!(sorted(streamed), sorted(in_memory));
     }
 
+    /// An existence policy whose related type is an expression names no related type up
+    /// front; streaming still defers its resources and decides them as the in-memory path does
+    /// (before, it gave no row at all).
     #[test]
     fn existence_with_an_expression_type_is_decided_when_streaming() {
         let pack = pack(&[serde_json::json!({

@@ -11,7 +11,7 @@
 
 use serde_json::{Map, Value};
 
-use super::{Node, TypeGate};
+use super::{is_identity_key, Node, TypeGate};
 
 /// Deeper documents are left to serde_json (its own limit is 128 levels).
 const MAX_DEPTH: usize = 100;
@@ -92,20 +92,15 @@ impl<'a> Reader<'a> {
     /// The members of an object through `node`; at the root, `gate` may cut the resource down
     /// to its `id` and `type` once its type is read.
     fn object(&mut self, node: &Node, gate: Option<TypeGate<'_>>, depth: usize) -> Option<Value> {
-        let identity = |k: &str| k.eq_ignore_ascii_case("id") || k.eq_ignore_ascii_case("type");
         let mut out = Map::new();
         let mut lean = false;
         let mut seen_type = false;
         self.members(depth, |r, key, depth| {
-            let child = match key {
-                Key::Raw(k) => node.find_bytes(k.as_bytes()),
-                Key::Decoded(ref k) => node.find_bytes(k.as_bytes()),
-            };
-            let Some(child) = child else {
+            let Some(child) = node.find_bytes(key.as_str().as_bytes()) else {
                 return r.skip(depth);
             };
             let key = key.into_string();
-            if lean && !identity(&key) {
+            if lean && !is_identity_key(&key) {
                 return r.skip(depth);
             }
             let v = r.pruned(child, None, depth)?;
@@ -121,7 +116,7 @@ impl<'a> Reader<'a> {
             Some(())
         })?;
         if lean {
-            out.retain(|k, _| identity(k));
+            out.retain(|k, _| is_identity_key(k));
         }
         Some(Value::Object(out))
     }
@@ -349,9 +344,7 @@ fn special_offset(bytes: &[u8]) -> Option<usize> {
             // then the run before it is checked for control characters.
             return long_offset(bytes.get(offset..)?).map(|i| offset + i);
         }
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        let w = u64::from_le_bytes(word);
+        let w = u64::from_le_bytes(chunk.try_into().ok()?);
         let zero_lane = |x: u64| x.wrapping_sub(ONES) & !x;
         let control = w.wrapping_sub(ONES * 0x20) & !w;
         let found = (control
@@ -408,6 +401,13 @@ enum Key<'a> {
 }
 
 impl Key<'_> {
+    fn as_str(&self) -> &str {
+        match self {
+            Key::Raw(k) => k,
+            Key::Decoded(k) => k,
+        }
+    }
+
     fn into_string(self) -> String {
         match self {
             Key::Raw(k) => k.to_owned(),
@@ -513,7 +513,7 @@ mod tests {
         all.extend([deep.as_str(), too_deep.as_str(), deep_kept.as_str()]);
         for text in all {
             for proj in [&p, &everything] {
-                let reference = super::super::Projection::parse_serde(proj, text.as_bytes(), None);
+                let reference = proj.parse_serde(text.as_bytes(), Some(text), None);
                 let fast = super::parse(&proj.root, text, None);
                 if proj.everything {
                     assert_eq!(fast, super::parse_whole(text), "{text}");
