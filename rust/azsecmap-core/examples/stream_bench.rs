@@ -45,6 +45,9 @@ fn main() {
         only_failing: !defaults,
         ..BatchOptions::default()
     };
+    // AZSECMAP_BENCH_BLOCK_KB sets the block size (default: the Python binding's).
+    let block_kb: usize =
+        std::env::var("AZSECMAP_BENCH_BLOCK_KB").map_or(32 << 10, |s| s.parse().unwrap());
     let mut times = Vec::new();
     for _ in 0..repeat {
         let t0 = Instant::now();
@@ -53,7 +56,7 @@ fn main() {
         let summary = evaluate_stream(
             &pack,
             &mut f,
-            32 << 20,
+            block_kb << 10,
             &options,
             &AtomicBool::new(false),
             &mut |_, r| rows += r.len(),

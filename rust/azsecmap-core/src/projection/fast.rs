@@ -1,5 +1,5 @@
 //! The fast path of [`Projection::parse_gated`](super::Projection::parse_gated): a reader of
-//! one UTF-8 document that walks it once, finds strings with `memchr` (many bytes per step),
+//! one UTF-8 document that walks it once, finds the ends of strings 64 bytes a step,
 //! skips what the trie does not keep while checking it is valid JSON, and builds values only
 //! for what it keeps.
 //!
@@ -18,37 +18,85 @@ const MAX_DEPTH: usize = 100;
 
 /// Parse `text` through `root`; `None`: let serde_json decide.
 pub(super) fn parse(root: &Node, text: &str, gate: Option<TypeGate<'_>>) -> Option<Value> {
-    let mut r = Reader {
-        text,
-        bytes: text.as_bytes(),
-        pos: 0,
-    };
-    r.ws();
-    let v = r.pruned(root, gate, 0)?;
-    r.ws();
-    (r.pos == r.bytes.len()).then_some(v)
+    with_masks(text, |mut r| {
+        r.ws();
+        let v = r.pruned(root, gate, 0)?;
+        r.ws();
+        (r.pos == r.bytes.len()).then_some(v)
+    })
 }
 
 /// Parse all of `text`; `None`: let serde_json decide.
 pub(crate) fn parse_whole(text: &str) -> Option<Value> {
-    let mut r = Reader {
-        text,
-        bytes: text.as_bytes(),
-        pos: 0,
-    };
-    r.ws();
-    let v = r.whole(0)?;
-    r.ws();
-    (r.pos == r.bytes.len()).then_some(v)
+    with_masks(text, |mut r| {
+        r.ws();
+        let v = r.whole(0)?;
+        r.ws();
+        (r.pos == r.bytes.len()).then_some(v)
+    })
+}
+
+thread_local! {
+    /// Each thread's buffer for the special-character masks of the document it reads.
+    static MASKS: std::cell::RefCell<Vec<u64>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Words of mask a thread keeps between documents (a 4 MB document); a longer one's are freed.
+const KEPT_MASK_WORDS: usize = 1 << 16;
+
+/// Run `read` on a reader of `text`, its masks in this thread's buffer; `None` also when that
+/// buffer is unavailable (so serde_json decides).
+fn with_masks<T>(text: &str, read: impl FnOnce(Reader<'_>) -> Option<T>) -> Option<T> {
+    MASKS
+        .try_with(|cell| {
+            let mut masks = cell.try_borrow_mut().ok()?;
+            special_masks(text.as_bytes(), &mut masks);
+            let out = read(Reader::new(text, &masks));
+            if masks.capacity() > KEPT_MASK_WORDS {
+                *masks = Vec::new();
+            }
+            out
+        })
+        .ok()
+        .flatten()
 }
 
 struct Reader<'a> {
     text: &'a str,
     bytes: &'a [u8],
     pos: usize,
+    /// [`special_masks`] of `bytes`.
+    masks: &'a [u64],
 }
 
 impl<'a> Reader<'a> {
+    fn new(text: &'a str, masks: &'a [u64]) -> Self {
+        Reader {
+            text,
+            bytes: text.as_bytes(),
+            pos: 0,
+            masks,
+        }
+    }
+
+    /// Where the first quote, backslash or control character at or after `from` sits; `None`
+    /// past the end.
+    #[inline]
+    fn next_special(&self, from: usize) -> Option<usize> {
+        let mut block = from / 64;
+        let bits = self.masks.get(block)? >> (from % 64);
+        if bits != 0 {
+            return Some(from + bits.trailing_zeros() as usize);
+        }
+        loop {
+            block += 1;
+            let bits = *self.masks.get(block)?;
+            if bits != 0 {
+                return Some(block * 64 + bits.trailing_zeros() as usize);
+            }
+        }
+    }
+
     #[inline]
     fn peek(&self) -> Option<u8> {
         self.bytes.get(self.pos).copied()
@@ -185,17 +233,79 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// Skip one value, checking it is valid JSON.
+    /// Skip one value, checking it is valid JSON. One loop over the tokens with the open
+    /// containers as a bit stack (1: object), rather than a call per nested value.
     fn skip(&mut self, depth: usize) -> Option<()> {
-        match self.peek()? {
-            b'{' => self.members(depth, |r, _, depth| r.skip(depth)),
-            b'[' => self.elements(depth, |r, depth| r.skip(depth)),
-            b'"' => self.string().map(drop),
-            b't' => self.literal(b"true"),
-            b'f' => self.literal(b"false"),
-            b'n' => self.literal(b"null"),
-            _ => self.number().map(drop),
+        let mut objects: u128 = 0;
+        let mut open = 0usize;
+        loop {
+            // At a value.
+            match self.peek()? {
+                b'{' | b'[' => {
+                    let object = self.peek()? == b'{';
+                    if depth + open + 1 > MAX_DEPTH {
+                        return None;
+                    }
+                    self.pos += 1;
+                    self.ws();
+                    let close = if object { b'}' } else { b']' };
+                    if self.eat(close).is_none() {
+                        objects = objects << 1 | u128::from(object);
+                        open += 1;
+                        if object {
+                            self.skip_key()?;
+                        }
+                        continue;
+                    }
+                }
+                b'"' => {
+                    self.string()?;
+                }
+                b't' => self.literal(b"true")?,
+                b'f' => self.literal(b"false")?,
+                b'n' => self.literal(b"null")?,
+                _ => {
+                    self.number()?;
+                }
+            }
+            // After a value: the next one, or the end of its containers.
+            loop {
+                if open == 0 {
+                    return Some(());
+                }
+                self.ws();
+                let object = objects & 1 == 1;
+                match self.peek()? {
+                    b',' => {
+                        self.pos += 1;
+                        self.ws();
+                        if object {
+                            self.skip_key()?;
+                        }
+                        break;
+                    }
+                    b'}' if object => {}
+                    b']' if !object => {}
+                    _ => return None,
+                }
+                self.pos += 1;
+                objects >>= 1;
+                open -= 1;
+            }
         }
+    }
+
+    /// Skip `"key":` and the whitespace around the colon, the reader then at the value.
+    #[inline]
+    fn skip_key(&mut self) -> Option<()> {
+        if self.peek()? != b'"' {
+            return None;
+        }
+        self.string()?;
+        self.ws();
+        self.eat(b':')?;
+        self.ws();
+        Some(())
     }
 
     /// A whole value.
@@ -282,11 +392,24 @@ impl<'a> Reader<'a> {
 
     /// Skip a string at `pos` (its quotes included), checking its escapes and that it holds no
     /// control character; true when it holds an escape.
+    #[inline]
     fn string(&mut self) -> Option<bool> {
         self.eat(b'"')?;
+        let end = self.next_special(self.pos)?;
+        if self.bytes.get(end) == Some(&b'"') {
+            self.pos = end + 1;
+            return Some(false);
+        }
+        self.pos = end;
+        self.string_rest()
+    }
+
+    /// The rest of a string from its first backslash or control character.
+    #[inline(never)]
+    fn string_rest(&mut self) -> Option<bool> {
         let mut escaped = false;
         loop {
-            self.pos += special_offset(self.bytes.get(self.pos..)?)?;
+            self.pos = self.next_special(self.pos)?;
             match self.peek()? {
                 b'"' => {
                     self.pos += 1;
@@ -328,53 +451,43 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// Where the first byte that ends a run of string text sits: a quote, a backslash or a control
-/// character. Eight bytes are tested per step with word arithmetic (the lowest byte that is
-/// zero after XOR with a quote or a backslash, or below 0x20, sets the top bit of its lane
-/// first; lanes above it may be set spuriously, so only the lowest counts).
-#[inline]
-fn special_offset(bytes: &[u8]) -> Option<usize> {
-    const ONES: u64 = u64::MAX / 255;
-    const HIGH: u64 = ONES << 7;
-    let mut chunks = bytes.chunks_exact(8);
-    let mut offset = 0;
-    for chunk in &mut chunks {
-        if offset == LONG {
-            // A long string (ids, URLs, descriptions): `memchr` finds its end 32 bytes a step,
-            // then the run before it is checked for control characters.
-            return long_offset(bytes.get(offset..)?).map(|i| offset + i);
-        }
-        let w = u64::from_le_bytes(chunk.try_into().ok()?);
-        let zero_lane = |x: u64| x.wrapping_sub(ONES) & !x;
-        let control = w.wrapping_sub(ONES * 0x20) & !w;
-        let found = (control
-            | zero_lane(w ^ (ONES * u64::from(b'"')))
-            | zero_lane(w ^ (ONES * u64::from(b'\\'))))
-            & HIGH;
-        if found != 0 {
-            return Some(offset + found.trailing_zeros() as usize / 8);
-        }
-        offset += 8;
+/// Fill `out` with one bit for each byte of `bytes` (bit `i % 64` of word `i / 64`) that is a
+/// quote, a backslash or a control character; every bit past the end is set, so a string that
+/// runs off the end stops there. Sixteen bytes are compared a step (SSE2 on x86-64).
+fn special_masks(bytes: &[u8], out: &mut Vec<u64>) {
+    out.clear();
+    out.reserve(bytes.len() / 64 + 1);
+    let mut blocks = bytes.chunks_exact(64);
+    for block in &mut blocks {
+        out.push(special_mask(block));
     }
-    chunks
-        .remainder()
-        .iter()
-        .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
-        .map(|i| offset + i)
+    let mut padded = [0u8; 64];
+    let tail = blocks.remainder();
+    if let Some(dst) = padded.get_mut(..tail.len()) {
+        dst.copy_from_slice(tail);
+    }
+    // The zero padding reads as control characters.
+    out.push(special_mask(&padded));
 }
 
-/// Bytes looked at word by word before a string counts as long.
-const LONG: usize = 24;
-
-/// [`special_offset`] for the rest of a long string.
-fn long_offset(bytes: &[u8]) -> Option<usize> {
-    let end = memchr::memchr2(b'"', b'\\', bytes).unwrap_or(bytes.len());
-    let run = bytes.get(..end)?;
-    // Folded without stopping early, so the check runs many bytes at a time.
-    if run.iter().fold(0u8, |a, b| a | u8::from(*b < 0x20)) == 0 {
-        return (end < bytes.len()).then_some(end);
+/// [`special_masks`] of one 64-byte block.
+#[inline]
+fn special_mask(block: &[u8]) -> u64 {
+    let quote = wide::u8x16::splat(b'"');
+    let backslash = wide::u8x16::splat(b'\\');
+    let last_control = wide::u8x16::splat(0x1f);
+    let mut mask = 0u64;
+    for (i, lane) in block.chunks_exact(16).enumerate() {
+        let Ok(lane) = <[u8; 16]>::try_from(lane) else {
+            continue;
+        };
+        let v = wide::u8x16::from(lane);
+        let special =
+            v.cmp_eq(quote) | v.cmp_eq(backslash) | v.max(last_control).cmp_eq(last_control);
+        // `move_mask` sets only the low 16 bits.
+        mask |= u64::from(special.move_mask() as u16) << (16 * i);
     }
-    run.iter().position(|b| *b < 0x20)
+    mask
 }
 
 /// A number without fraction or exponent that fits its integer type, as serde_json reads it;
@@ -511,7 +624,13 @@ mod tests {
         );
         let mut all: Vec<&str> = valid.iter().chain(&invalid).copied().collect();
         all.extend([deep.as_str(), too_deep.as_str(), deep_kept.as_str()]);
-        for text in all {
+        // Strings are found a 64-byte block at a time: shifting each document by 0 to 64
+        // bytes puts every quote, escape and control character on each side of a block edge.
+        let shifted: Vec<String> = all
+            .iter()
+            .flat_map(|text| (0..=64).map(move |k| format!("{}{text}", " ".repeat(k))))
+            .collect();
+        for text in shifted.iter().map(String::as_str) {
             for proj in [&p, &everything] {
                 let reference = proj.parse_serde(text.as_bytes(), Some(text), None);
                 let fast = super::parse(&proj.root, text, None);
@@ -527,7 +646,10 @@ mod tests {
         }
         // The common cases must take the fast path, or it is worth nothing.
         for text in &valid {
-            assert!(super::parse(&p.root, text, None).is_some(), "{text}");
+            for k in [0, 1, 31, 63, 64] {
+                let text = format!("{}{text}", " ".repeat(k));
+                assert!(super::parse(&p.root, &text, None).is_some(), "{text}");
+            }
         }
     }
 
