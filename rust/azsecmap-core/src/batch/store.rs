@@ -31,19 +31,51 @@ pub struct ResourceStore {
 /// `first_line` plus that).
 pub(crate) fn lines_of(block: &[u8], first_line: usize) -> (Vec<(usize, &[u8])>, usize) {
     let mut lines: Vec<(usize, &[u8])> = Vec::new();
+    let newlines = for_each_line(block, first_line, |n, line| lines.push((n, line)));
+    (lines, newlines)
+}
+
+/// `block` cut into parts of about `size` bytes, each but the last ending just after a newline.
+pub(crate) fn parts_of(block: &[u8], size: usize) -> Vec<&[u8]> {
+    let size = size.max(1);
+    let mut parts = Vec::with_capacity(block.len() / size + 1);
+    let mut rest = block;
+    while let Some(end) = rest
+        .get(size..)
+        .and_then(|tail| memchr::memchr(b'\n', tail))
+        .map(|i| size + i + 1)
+    {
+        let Some((part, tail)) = rest.split_at_checked(end) else {
+            break;
+        };
+        parts.push(part);
+        rest = tail;
+    }
+    if !rest.is_empty() {
+        parts.push(rest);
+    }
+    parts
+}
+
+/// Call `each(number, line)` for every non-blank line of `part`, numbered from `first_line`;
+/// returns the number of newlines in `part`.
+pub(crate) fn for_each_line<'a>(
+    part: &'a [u8],
+    first_line: usize,
+    mut each: impl FnMut(usize, &'a [u8]),
+) -> usize {
     let mut start = 0;
     let mut newlines = 0;
-    let ends = memchr::memchr_iter(b'\n', block).chain(std::iter::once(block.len()));
-    for (n, end) in (first_line..).zip(ends) {
-        let line = block.get(start..end).unwrap_or_default();
+    for end in memchr::memchr_iter(b'\n', part).chain(std::iter::once(part.len())) {
+        let line = part.get(start..end).unwrap_or_default();
         if line.iter().any(|b| !b.is_ascii_whitespace()) {
-            lines.push((n, line));
+            each(first_line + newlines, line);
         }
-        // The last `end` is the block's end, not a newline.
-        newlines = n - first_line;
+        newlines += 1;
         start = end + 1;
     }
-    (lines, newlines)
+    // The last `end` is the part's end, not a newline.
+    newlines - 1
 }
 
 /// Parse NDJSON line number `line` through `projection` into a resource.
@@ -264,6 +296,40 @@ pub fn for_each_owned_block(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Parts join back into the block, each but the last ends a line, and numbering the lines
+    /// part by part (adding the newlines of the parts before) numbers them as the whole block.
+    #[test]
+    fn parts_cut_at_line_ends() {
+        let text: String = (1..=30)
+            .map(|i| match i % 5 {
+                0 => "\n".to_string(),
+                _ => format!("{{\"n\":{i},\"pad\":\"{}\"}}\n", "x".repeat(i * 7 % 23)),
+            })
+            .collect();
+        for text in [text.as_str(), text.trim_end(), "", "\n", "no newline"] {
+            let (want, want_newlines) = lines_of(text.as_bytes(), 5);
+            for size in [1, 2, 10, 40, 100, 1 << 20] {
+                let parts = parts_of(text.as_bytes(), size);
+                assert_eq!(parts.concat(), text.as_bytes(), "size {size}");
+                let (last, whole) = parts
+                    .split_last()
+                    .map_or((&[][..], &[][..]), |(l, w)| (*l, w));
+                assert!(whole.iter().all(|p| p.ends_with(b"\n")), "size {size}");
+                assert!(
+                    whole.iter().all(|p| p.len() >= size.min(text.len())),
+                    "size {size}"
+                );
+                assert!(!last.is_empty() || parts.is_empty(), "size {size}");
+                let mut seen = Vec::new();
+                let mut before = 0;
+                for part in &parts {
+                    before += for_each_line(part, 5 + before, |n, l| seen.push((n, l)));
+                }
+                assert_eq!((seen, before), (want.clone(), want_newlines), "size {size}");
+            }
+        }
+    }
 
     /// Every block size, including ones shorter than a line, yields the same lines with the
     /// right starting line numbers, whether buffers are recycled or fresh.

@@ -137,8 +137,10 @@ impl Evaluated {
 /// Deferred resources read back and decided at a time.
 const DEFERRED_RUN: usize = 16_384;
 
-/// Resources per task: enough to amortise scheduling, small enough to balance two cores.
-const LINES_PER_TASK: usize = 256;
+/// Bytes of a block per task (cut at a line end): enough to amortise scheduling, small enough
+/// to balance the cores. Each task finds its own lines, so no pass over the block is serial.
+/// Tests use tiny parts so that their blocks hold many.
+const BYTES_PER_TASK: usize = if cfg!(test) { 64 } else { 512 << 10 };
 
 /// Parse, decide and free every resource of an NDJSON block (`line`: its first line number),
 /// in parallel. Existence policies are left for the deferred pass.
@@ -162,25 +164,26 @@ fn evaluate_lines(
         phase: Phase::All,
         ..run
     };
-    let (lines, newlines) = store::lines_of(block, line);
-    let parts: Vec<Evaluated> = lines
-        .par_chunks(LINES_PER_TASK)
-        .map(|lines| {
+    let mut parts: Vec<Evaluated> = store::parts_of(block, BYTES_PER_TASK)
+        .par_iter()
+        .map(|part| {
             if cancel.load(Ordering::Relaxed) {
                 return Err(Cancelled);
             }
             let mut out = Evaluated::default();
             let mut local = types.local();
-            for &(n, bytes) in lines {
+            // Line numbers count from the block's first line; the parts before this one are
+            // added once all are done.
+            out.newlines = store::for_each_line(part, line, |n, bytes| {
                 let doc = match parse_line(&pack.evaluation_projection, bytes, n, Some(&gate)) {
                     Ok(doc) => doc,
                     Err(e) => {
                         out.errors.push(e);
-                        continue;
+                        return;
                     }
                 };
                 let Ok(r) = u32::try_from(out.identities.len()) else {
-                    continue;
+                    return;
                 };
                 let t = out.identities.push_doc(&doc);
                 let info = local.get(t);
@@ -194,12 +197,19 @@ fn evaluate_lines(
                 if info.related {
                     out.related.push(&doc, &pack.existence_projection);
                 }
-            }
+            });
             Ok(out)
         })
         .collect::<Result<_, Cancelled>>()?;
+    let mut before = 0;
+    for part in &mut parts {
+        for e in &mut part.errors {
+            e.line += before;
+        }
+        before += part.newlines;
+    }
     let mut all = Evaluated::concat(parts);
-    all.newlines = newlines;
+    all.newlines = before;
     Ok(all)
 }
 
