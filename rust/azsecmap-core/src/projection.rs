@@ -109,7 +109,7 @@ impl Node {
             }
         }
         // A key that is not ASCII may still match once case-folded.
-        if key.iter().all(u8::is_ascii) {
+        if key.is_ascii() {
             return None;
         }
         std::str::from_utf8(key).ok().and_then(|k| self.find(k))

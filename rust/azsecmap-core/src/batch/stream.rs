@@ -284,22 +284,38 @@ pub fn evaluate_stream(
     read_result?;
     if !deferred.is_empty() {
         related.finish();
-        // Read back and decided a run at a time, so their trees never all exist at once.
+        // Read back and decided a run at a time, so their trees never all exist at once; a
+        // run's rows are handed over while the next run is decided.
+        let mut pending: Option<(Identities, BatchResults)> = None;
         for (docs, identities) in deferred.runs(DEFERRED_RUN) {
-            let decided = evaluate_block(
-                pack,
-                &docs,
-                &related,
-                &types,
-                options,
-                Phase::Deferred,
-                cancel,
+            let prev = pending.take();
+            let (decided, ()) = rayon::join(
+                || {
+                    let decided = evaluate_block(
+                        pack,
+                        &docs,
+                        &related,
+                        &types,
+                        options,
+                        Phase::Deferred,
+                        cancel,
+                    );
+                    drop_in_parallel(docs);
+                    decided
+                },
+                || {
+                    if let Some((ids, results)) = prev {
+                        on_block(&ids, results);
+                    }
+                },
             );
-            drop_in_parallel(docs);
             match decided {
-                Ok(r) => on_block(&identities, r),
+                Ok(r) => pending = Some((identities, r)),
                 Err(c) => return Ok(Err(c)),
             }
+        }
+        if let Some((ids, results)) = pending {
+            on_block(&ids, results);
         }
     }
     Ok(Ok(summary))

@@ -103,8 +103,12 @@ impl<'a> Reader<'a> {
     }
 
     /// Skip JSON whitespace.
-    #[inline]
+    #[inline(always)]
     fn ws(&mut self) {
+        // Compact JSON: most calls find no whitespace at all.
+        if self.peek().is_some_and(|b| b > b' ') {
+            return;
+        }
         while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.peek() {
             self.pos += 1;
         }
@@ -296,7 +300,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Skip `"key":` and the whitespace around the colon, the reader then at the value.
-    #[inline]
+    #[inline(always)]
     fn skip_key(&mut self) -> Option<()> {
         if self.peek()? != b'"' {
             return None;
