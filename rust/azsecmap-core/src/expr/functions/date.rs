@@ -53,10 +53,21 @@ pub(crate) fn call(name: &str, args: &[Value]) -> Result<Value, EvalError> {
 // DECISION: `addDays` and `dateTimeAdd` (without a format) return this same format, so that their results
 // compare correctly (as strings) with `utcNow()`, which is how the built-ins use them.
 pub(crate) fn format_policy_default(dt: &DateTime<Utc>) -> String {
+    let ticks = dt.nanosecond() % 1_000_000_000 / 100;
+    // Years outside four digits and leap seconds (second 60) are left to chrono.
+    if !(0..=9999).contains(&dt.year()) || dt.nanosecond() >= 1_000_000_000 {
+        return format!("{}.{ticks:07}Z", dt.format("%Y-%m-%dT%H:%M:%S"));
+    }
+    // Written field by field: built-ins call this once per resource (`addDays(utcNow(), -90)`),
+    // and parsing a strftime pattern each time cost more than the rest of the call.
     format!(
-        "{}.{:07}Z",
-        dt.format("%Y-%m-%dT%H:%M:%S"),
-        dt.nanosecond() % 1_000_000_000 / 100
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{ticks:07}Z",
+        dt.year(),
+        dt.month(),
+        dt.day(),
+        dt.hour(),
+        dt.minute(),
+        dt.second()
     )
 }
 
@@ -398,6 +409,42 @@ mod tests {
     use super::super::super::eval::tests::run;
     use super::*;
     use chrono::TimeZone;
+
+    /// The field-by-field writer says what chrono's pattern says, across years, padding,
+    /// ticks and the leap second.
+    #[test]
+    fn policy_default_format_matches_chrono() {
+        let chrono_way = |dt: &DateTime<Utc>| {
+            format!(
+                "{}.{:07}Z",
+                dt.format("%Y-%m-%dT%H:%M:%S"),
+                dt.nanosecond() % 1_000_000_000 / 100
+            )
+        };
+        let mut cases: Vec<DateTime<Utc>> = [
+            (1, 1, 1, 0, 0, 0),
+            (999, 12, 31, 23, 59, 59),
+            (2024, 2, 29, 7, 5, 3),
+            (9999, 12, 31, 23, 59, 59),
+        ]
+        .iter()
+        .map(|&(y, mo, d, h, mi, s)| Utc.with_ymd_and_hms(y, mo, d, h, mi, s).unwrap())
+        .collect();
+        cases.push(cases[2] + Duration::nanoseconds(123_456_789));
+        cases.push(cases[2] + Duration::nanoseconds(99));
+        cases.push(Utc.with_ymd_and_hms(10_000, 1, 1, 0, 0, 0).unwrap());
+        cases.push(Utc.with_ymd_and_hms(-1, 6, 1, 0, 0, 0).unwrap());
+        let leap = NaiveDate::from_ymd_opt(2016, 12, 31)
+            .unwrap()
+            .and_hms_nano_opt(23, 59, 59, 1_500_000_000)
+            .unwrap()
+            .and_utc();
+        cases.push(leap);
+        for dt in &cases {
+            assert_eq!(format_policy_default(dt), chrono_way(dt), "{dt:?}");
+        }
+        assert_eq!(format_policy_default(&leap), "2016-12-31T23:59:60.5000000Z");
+    }
     use serde_json::json;
 
     fn at() -> DateTime<Utc> {
