@@ -753,22 +753,3 @@ fn throughput() {
         stats.bytes as f64 / n as f64
     );
 }
-
-/// `AZSECMAP_SAMPLE_OUT=/tmp/t.ndjson AZSECMAP_SAMPLE_N=50000 cargo test --test sample -- --ignored dump`
-/// writes a tenant to look at.
-#[test]
-#[ignore = "writes a file; run by hand"]
-fn dump() {
-    let path = std::env::var("AZSECMAP_SAMPLE_OUT")
-        .unwrap_or_else(|_| "/tmp/azsecmap-sample.ndjson".into());
-    let n = std::env::var("AZSECMAP_SAMPLE_N")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(10_000);
-    let mut f = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
-    let stats = write_ndjson(n, 1, &mut f).unwrap();
-    println!(
-        "wrote {} documents ({} bytes) to {path}",
-        stats.documents, stats.bytes
-    );
-}

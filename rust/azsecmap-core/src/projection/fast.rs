@@ -15,6 +15,8 @@ use super::{is_identity_key, Node, TypeGate};
 
 /// Deeper documents are left to serde_json (its own limit is 128 levels).
 const MAX_DEPTH: usize = 100;
+// `skip` keeps its open containers as bits of a `u128`.
+const _: () = assert!(MAX_DEPTH < 128);
 
 /// Parse `text` through `root`; `None`: let serde_json decide.
 pub(super) fn parse(root: &Node, text: &str, gate: Option<TypeGate<'_>>) -> Option<Value> {
