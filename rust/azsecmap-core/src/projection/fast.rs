@@ -179,30 +179,9 @@ impl<'a> Reader<'a> {
     fn elements(
         &mut self,
         depth: usize,
-        mut each: impl FnMut(&mut Self, usize) -> Option<()>,
+        each: impl FnMut(&mut Self, usize) -> Option<()>,
     ) -> Option<()> {
-        let depth = depth + 1;
-        if depth > MAX_DEPTH {
-            return None;
-        }
-        self.eat(b'[')?;
-        self.ws();
-        if self.eat(b']').is_some() {
-            return Some(());
-        }
-        loop {
-            self.ws();
-            each(self, depth)?;
-            self.ws();
-            match self.peek()? {
-                b',' => self.pos += 1,
-                b']' => {
-                    self.pos += 1;
-                    return Some(());
-                }
-                _ => return None,
-            }
-        }
+        self.container(b'[', b']', depth, each)
     }
 
     /// Walk an object at `pos`, calling `each` with every key (the reader then at its value).
@@ -211,26 +190,40 @@ impl<'a> Reader<'a> {
         depth: usize,
         mut each: impl FnMut(&mut Self, Key<'a>, usize) -> Option<()>,
     ) -> Option<()> {
+        self.container(b'{', b'}', depth, |r, depth| {
+            let key = r.key()?;
+            r.ws();
+            r.eat(b':')?;
+            r.ws();
+            each(r, key, depth)
+        })
+    }
+
+    /// Walk the array or object opened by `open` at `pos`, calling `each` at the start of every
+    /// entry (its nesting depth passed on) and checking the commas and the closing `close`.
+    fn container(
+        &mut self,
+        open: u8,
+        close: u8,
+        depth: usize,
+        mut each: impl FnMut(&mut Self, usize) -> Option<()>,
+    ) -> Option<()> {
         let depth = depth + 1;
         if depth > MAX_DEPTH {
             return None;
         }
-        self.eat(b'{')?;
+        self.eat(open)?;
         self.ws();
-        if self.eat(b'}').is_some() {
+        if self.eat(close).is_some() {
             return Some(());
         }
         loop {
             self.ws();
-            let key = self.key()?;
-            self.ws();
-            self.eat(b':')?;
-            self.ws();
-            each(self, key, depth)?;
+            each(self, depth)?;
             self.ws();
             match self.peek()? {
                 b',' => self.pos += 1,
-                b'}' => {
+                b if b == close => {
                     self.pos += 1;
                     return Some(());
                 }
