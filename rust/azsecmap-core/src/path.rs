@@ -162,20 +162,26 @@ pub fn get_member<'a>(object: &'a serde_json::Map<String, Value>, key: &str) -> 
     // Resource objects are small (a projected one holds four or five members on average), and
     // the key is found in its exact case almost every time. Comparing lengths first settles
     // most members in one step, which is cheaper than the map's ordered search: that one
-    // compares whole names at every step.
-    let exact = if object.len() <= SMALL_OBJECT {
-        object
-            .iter()
-            .find(|(k, _)| k.len() == key.len() && k.as_bytes() == key.as_bytes())
-            .map(|(_, v)| v)
+    // compares whole names at every step. One pass finds the exact name or, failing that,
+    // the first name (in the map's order) equal to it ignoring ASCII case; members are sorted
+    // by name, so a key late in the alphabet is met sooner from the back.
+    let (exact, folded) = if object.len() > SMALL_OBJECT {
+        (object.get(key), None)
+    } else if key.as_bytes().first().is_some_and(|b| *b > b'n') {
+        scan_members(object.iter().rev(), key, true)
     } else {
-        object.get(key)
+        scan_members(object.iter(), key, false)
     };
     if let Some(v) = exact {
         return Some(v);
     }
-    if let Some((_, v)) = object.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)) {
-        return Some(v);
+    let folded = folded.or_else(|| {
+        (object.len() > SMALL_OBJECT)
+            .then(|| scan_members(object.iter(), key, false).1)
+            .flatten()
+    });
+    if folded.is_some() {
+        return folded;
     }
     // An ASCII name can only fold-match an ASCII key (ignoring exotic folds such as the Kelvin
     // sign), so the Unicode pass is for non-ASCII names only.
@@ -187,6 +193,29 @@ pub fn get_member<'a>(object: &'a serde_json::Map<String, Value>, key: &str) -> 
         .iter()
         .find(|(k, _)| k.to_lowercase() == folded)
         .map(|(_, v)| v)
+}
+
+/// The member named exactly `key` among `members` (stopping there), else none and the member
+/// whose name equals `key` ignoring ASCII case: the first one met, or with `last_wins` (a
+/// reversed walk) the last one met, so that either walk answers the map's first.
+fn scan_members<'a>(
+    members: impl Iterator<Item = (&'a String, &'a Value)>,
+    key: &str,
+    last_wins: bool,
+) -> (Option<&'a Value>, Option<&'a Value>) {
+    let mut folded = None;
+    for (k, v) in members {
+        if k.len() != key.len() {
+            continue;
+        }
+        if k.as_bytes() == key.as_bytes() {
+            return (Some(v), None);
+        }
+        if (last_wins || folded.is_none()) && k.eq_ignore_ascii_case(key) {
+            folded = Some(v);
+        }
+    }
+    (None, folded)
 }
 
 /// Resolve `segments` (without wildcards) against `root`. `None` when any step is missing.
@@ -302,6 +331,9 @@ mod tests {
             }
             map.insert("Name".into(), json!("upper"));
             map.insert("name".into(), json!("lower"));
+            map.insert("Type".into(), json!("Upper"));
+            map.insert("tYPE".into(), json!("mixed"));
+            map.insert("type".into(), json!("exact"));
             map.insert("\u{c9}tat".into(), json!("accent"));
             assert_eq!(get_member(&map, "name"), Some(&json!("lower")), "{extra}");
             assert_eq!(get_member(&map, "Name"), Some(&json!("upper")), "{extra}");
@@ -312,6 +344,13 @@ mod tests {
                 "{extra}"
             );
             assert_eq!(get_member(&map, "nam"), None, "{extra}");
+            // Keys late in the alphabet are searched from the back: still the exact name
+            // first, then the first fold match in the map's order.
+            assert_eq!(get_member(&map, "type"), Some(&json!("exact")), "{extra}");
+            assert_eq!(get_member(&map, "tYPE"), Some(&json!("mixed")), "{extra}");
+            assert_eq!(get_member(&map, "TYPE"), Some(&json!("Upper")), "{extra}");
+            assert_eq!(get_member(&map, "typ"), None, "{extra}");
+            assert_eq!(get_member(&map, "zzz"), None, "{extra}");
         }
     }
 }

@@ -296,7 +296,7 @@ impl BatchResults {
     }
 
     /// Make room for `rows` more rows.
-    fn reserve(&mut self, rows: usize) {
+    pub(crate) fn reserve(&mut self, rows: usize) {
         self.resource.reserve(rows);
         self.policy.reserve(rows);
         self.state.reserve(rows);

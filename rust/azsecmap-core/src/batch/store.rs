@@ -85,33 +85,41 @@ pub(crate) fn parse_line(
     line: usize,
     gate: Option<TypeGate<'_>>,
 ) -> Result<Value, LoadError> {
-    projection
-        .parse_gated(bytes, gate)
-        .map_err(|e| crate::policy::json_error(&e))
-        .and_then(|v| check_resource(&v).map(|()| v))
-        .map_err(|message| LoadError { line, message })
+    let v = parse_json(projection, bytes, line, gate)?;
+    identity(&v).map_err(|message| LoadError { line, message })?;
+    Ok(v)
 }
 
-fn check_resource(v: &Value) -> Result<(), String> {
+/// [`parse_line`] without checking that the document is a resource (see [`identity`]).
+pub(crate) fn parse_json(
+    projection: &Projection,
+    bytes: &[u8],
+    line: usize,
+    gate: Option<TypeGate<'_>>,
+) -> Result<Value, LoadError> {
+    projection.parse_gated(bytes, gate).map_err(|e| LoadError {
+        line,
+        message: crate::policy::json_error(&e),
+    })
+}
+
+/// The `id` and `type` of a resource document, or why it is not one.
+pub(crate) fn identity(v: &Value) -> Result<(&str, &str), String> {
     let Value::Object(map) = v else {
         return Err(format!(
             "expected a resource object, got {}",
             crate::compare::brief(v)
         ));
     };
-    for key in ["id", "type"] {
-        match crate::path::get_member(map, key) {
-            Some(Value::String(s)) if !s.is_empty() => {}
-            Some(other) => {
-                return Err(format!(
-                    "`{key}` must be a non-empty string, got {}",
-                    crate::compare::brief(other)
-                ))
-            }
-            None => return Err(format!("the resource has no `{key}`")),
-        }
-    }
-    Ok(())
+    let member = |key: &str| match crate::path::get_member(map, key) {
+        Some(Value::String(s)) if !s.is_empty() => Ok(s.as_str()),
+        Some(other) => Err(format!(
+            "`{key}` must be a non-empty string, got {}",
+            crate::compare::brief(other)
+        )),
+        None => Err(format!("the resource has no `{key}`")),
+    };
+    Ok((member("id")?, member("type")?))
 }
 
 impl ResourceStore {
@@ -163,8 +171,8 @@ impl ResourceStore {
         projection
             .parse_many(bytes, &mut |v| {
                 element += 1;
-                match check_resource(&v) {
-                    Ok(()) => docs.push(v),
+                match identity(&v) {
+                    Ok(_) => docs.push(v),
                     Err(message) => errors.push(LoadError {
                         line: element,
                         message,

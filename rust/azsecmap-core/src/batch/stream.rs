@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::compact::CompactDocs;
 use super::existence::RelatedSet;
-use super::store::{self, parse_line, LoadError};
+use super::store::{self, LoadError};
 use super::{evaluate_block, BatchOptions, BatchResults, Cancelled, Phase};
 use super::{PreparedPack, Run, TypeTable};
 use crate::field::{resource_id, resource_type};
@@ -91,8 +91,8 @@ impl Identities {
     }
 }
 
-/// One block after its single pass: rows and identities for the caller, and the documents the
-/// run still needs.
+/// One part of a block after its single pass: rows and identities for the caller, and the
+/// documents the run still needs.
 #[derive(Default)]
 struct Evaluated {
     results: BatchResults,
@@ -102,35 +102,63 @@ struct Evaluated {
     /// Resources of a type existence checks look for.
     related: CompactDocs,
     errors: Vec<LoadError>,
-    /// Newlines in the block: the next block starts that many lines further.
+    /// Newlines in the part: the next part starts that many lines further.
     newlines: usize,
 }
 
-impl Evaluated {
-    /// The parts in order, in vectors allocated once at their final size (growing them part by
-    /// part copied each block's rows several times and faulted in fresh pages on every copy).
-    fn concat(parts: Vec<Evaluated>) -> Evaluated {
-        let mut all = Evaluated::default();
-        let total = |f: fn(&Evaluated) -> usize| parts.iter().map(f).sum::<usize>();
-        let rows = total(|p| p.results.len());
-        all.results.reserve(rows);
-        all.identities.reserve(
-            total(|p| p.identities.len()),
-            total(|p| p.identities.text.len()),
-        );
-        for p in parts {
-            all.append(p);
-        }
-        all
-    }
+/// A block after its single pass. Its rows stay in parts, to be joined by whoever hands them
+/// over while the next block is evaluated (joining them here kept a core idle).
+#[derive(Default)]
+struct Block {
+    rows: Rows,
+    resources: usize,
+    deferred: CompactDocs,
+    related: CompactDocs,
+    errors: Vec<LoadError>,
+    newlines: usize,
+}
 
-    fn append(&mut self, mut other: Evaluated) {
-        let offset = u32::try_from(self.identities.len()).unwrap_or(u32::MAX);
-        self.results.append(other.results, offset);
-        self.identities.append(other.identities);
-        self.deferred.append(other.deferred);
-        self.related.append(other.related);
-        self.errors.append(&mut other.errors);
+impl Block {
+    /// The parts in order; bad lines are renumbered past the newlines of the parts before.
+    fn of_parts(parts: Vec<Evaluated>) -> Block {
+        let mut block = Block::default();
+        for mut part in parts {
+            for e in &mut part.errors {
+                e.line += block.newlines;
+            }
+            block.newlines += part.newlines;
+            block.resources += part.identities.len();
+            block.rows.0.push((part.identities, part.results));
+            block.deferred.append(part.deferred);
+            block.related.append(part.related);
+            block.errors.append(&mut part.errors);
+        }
+        block
+    }
+}
+
+/// Rows and the identities their resource indices point into, one pair per part.
+#[derive(Default)]
+struct Rows(Vec<(Identities, BatchResults)>);
+
+impl Rows {
+    /// One pair, in vectors allocated once at their final size (growing them part by part
+    /// copied each block's rows several times and faulted in fresh pages on every copy).
+    fn join(self) -> (Identities, BatchResults) {
+        let parts = self.0;
+        let mut identities = Identities::default();
+        let mut results = BatchResults::default();
+        results.reserve(parts.iter().map(|(_, r)| r.len()).sum());
+        identities.reserve(
+            parts.iter().map(|(i, _)| i.len()).sum(),
+            parts.iter().map(|(i, _)| i.text.len()).sum(),
+        );
+        for (ids, rows) in parts {
+            let offset = u32::try_from(identities.len()).unwrap_or(u32::MAX);
+            results.append(rows, offset);
+            identities.append(ids);
+        }
+        (identities, results)
     }
 }
 
@@ -152,7 +180,7 @@ fn evaluate_lines(
     related: &RelatedSet,
     options: &BatchOptions,
     cancel: &AtomicBool,
-) -> Result<Evaluated, Cancelled> {
+) -> Result<Block, Cancelled> {
     let gate = |t: &str| types.needed(t);
     let run = Run {
         pack,
@@ -164,28 +192,36 @@ fn evaluate_lines(
         phase: Phase::All,
         ..run
     };
-    let mut parts: Vec<Evaluated> = store::parts_of(block, BYTES_PER_TASK)
+    let parts: Vec<Evaluated> = store::parts_of(block, BYTES_PER_TASK)
         .par_iter()
         .map(|part| {
             if cancel.load(Ordering::Relaxed) {
                 return Err(Cancelled);
             }
             let mut out = Evaluated::default();
+            // Room for the part's resources as ARM exports run (a kilobyte or more a line, a
+            // sixth of it id and type), so the buffers seldom grow by copying.
+            let resources = part.len() / 1024 + 1;
+            out.identities.reserve(resources, part.len() / 6);
+            out.results.reserve(resources);
             let mut local = types.local();
             // Line numbers count from the block's first line; the parts before this one are
             // added once all are done.
             out.newlines = store::for_each_line(part, line, |n, bytes| {
-                let doc = match parse_line(&pack.evaluation_projection, bytes, n, Some(&gate)) {
+                let projection = &pack.evaluation_projection;
+                let doc = match store::parse_json(projection, bytes, n, Some(&gate)) {
                     Ok(doc) => doc,
-                    Err(e) => {
-                        out.errors.push(e);
-                        return;
-                    }
+                    Err(e) => return out.errors.push(e),
+                };
+                // Checked here rather than in `parse_line`, so `id` and `type` are found once.
+                let (id, t) = match store::identity(&doc) {
+                    Ok(identity) => identity,
+                    Err(message) => return out.errors.push(LoadError { line: n, message }),
                 };
                 let Ok(r) = u32::try_from(out.identities.len()) else {
                     return;
                 };
-                let t = out.identities.push_doc(&doc);
+                out.identities.push(id, t);
                 let info = local.get(t);
                 // A resource no existence policy applies to is decided whole now.
                 let deferred = info.deferred && run.existence_applies(&info.candidates, &doc, t);
@@ -201,16 +237,7 @@ fn evaluate_lines(
             Ok(out)
         })
         .collect::<Result<_, Cancelled>>()?;
-    let mut before = 0;
-    for part in &mut parts {
-        for e in &mut part.errors {
-            e.line += before;
-        }
-        before += part.newlines;
-    }
-    let mut all = Evaluated::concat(parts);
-    all.newlines = before;
-    Ok(all)
+    Ok(Block::of_parts(parts))
 }
 
 /// Evaluate NDJSON from `reader` block by block without holding the tenant in memory. Each
@@ -243,14 +270,15 @@ pub fn evaluate_stream(
                 tx.send(block).is_ok()
             })
         });
-        let mut pending: Option<(Identities, BatchResults)> = None;
+        let mut pending: Option<Rows> = None;
         let mut line = 1;
         for block in rx.iter() {
             let prev = pending.take();
             let (evaluated, ()) = rayon::join(
                 || evaluate_lines(pack, &types, &block, line, &related, options, cancel),
                 || {
-                    if let Some((ids, results)) = prev {
+                    if let Some(rows) = prev {
+                        let (ids, results) = rows.join();
                         on_block(&ids, results);
                     }
                 },
@@ -262,14 +290,15 @@ pub fn evaluate_stream(
                 break;
             };
             line += e.newlines;
-            summary.resources += e.identities.len();
+            summary.resources += e.resources;
             summary.errors.append(&mut e.errors);
             related.docs.append(std::mem::take(&mut e.related));
             deferred.append(std::mem::take(&mut e.deferred));
-            pending = Some((e.identities, e.results));
+            pending = Some(e.rows);
         }
-        if let Some((ids, results)) = pending.take() {
+        if let Some(rows) = pending.take() {
             if !cancelled {
+                let (ids, results) = rows.join();
                 on_block(&ids, results);
             }
         }
