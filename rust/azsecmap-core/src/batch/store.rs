@@ -247,6 +247,8 @@ pub fn for_each_block(
 /// `recycle`, so a long stream reuses a few block buffers instead of faulting in fresh pages
 /// for every block. Blocks come without line numbers: the consumer counts the newlines it
 /// walks anyway ([`lines_of`]), so this (reading) thread does not scan the text a second time.
+/// The first blocks are smaller (a sixteenth of `block_bytes`, doubling), so that the
+/// consumer starts before a whole block has been read.
 pub fn for_each_owned_block(
     reader: &mut dyn std::io::Read,
     block_bytes: usize,
@@ -256,6 +258,7 @@ pub fn for_each_owned_block(
     let block_bytes = block_bytes.max(1);
     let mut carry: Vec<u8> = Vec::new();
     let mut eof = false;
+    let mut ramp = 4u32;
     while !eof {
         // A recycled buffer keeps its length, so only bytes past it are ever zero-filled, and
         // the reader writes straight into it (no intermediate copy).
@@ -270,7 +273,8 @@ pub fn for_each_owned_block(
             head.copy_from_slice(&carry);
         }
         carry.clear();
-        let mut target = block_bytes;
+        let mut target = (block_bytes >> ramp).max(1);
+        ramp = ramp.saturating_sub(1);
         let cut = loop {
             while filled < target {
                 if buf.len() < target {
