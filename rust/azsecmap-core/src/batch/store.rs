@@ -255,48 +255,41 @@ pub fn for_each_owned_block(
     recycle: &std::sync::mpsc::Receiver<Vec<u8>>,
     f: &mut dyn FnMut(Vec<u8>) -> bool,
 ) -> std::io::Result<()> {
+    use std::io::Read;
     let block_bytes = block_bytes.max(1);
     let mut carry: Vec<u8> = Vec::new();
     let mut eof = false;
     let mut ramp = 4u32;
     while !eof {
-        // A recycled buffer keeps its length, so only bytes past it are ever zero-filled, and
-        // the reader writes straight into it (no intermediate copy).
+        // The reader writes straight into the buffer's spare room: no intermediate copy, and
+        // no zero-filling first (`read_to_end` reads into uninitialised capacity).
         let mut buf = recycle
             .try_recv()
             .unwrap_or_else(|_| Vec::with_capacity(block_bytes + (1 << 20)));
-        let mut filled = carry.len();
-        if buf.len() < filled {
-            buf.resize(filled, 0);
-        }
-        if let Some(head) = buf.get_mut(..filled) {
-            head.copy_from_slice(&carry);
-        }
+        buf.clear();
+        buf.extend_from_slice(&carry);
         carry.clear();
         let mut target = (block_bytes >> ramp).max(1);
         ramp = ramp.saturating_sub(1);
         let cut = loop {
-            while filled < target {
-                if buf.len() < target {
-                    buf.resize(target, 0);
-                }
-                let n = reader.read(buf.get_mut(filled..).unwrap_or_default())?;
-                if n == 0 {
-                    eof = true;
-                    break;
-                }
-                filled += n;
+            let want = target.saturating_sub(buf.len());
+            if want > 0 {
+                buf.reserve(want);
+                let limit = u64::try_from(want).unwrap_or(u64::MAX);
+                let n = (&mut *reader).take(limit).read_to_end(&mut buf)?;
+                eof = n < want;
             }
+            let filled = buf.len();
             if eof {
                 break filled;
             }
-            match memchr::memrchr(b'\n', buf.get(..filled).unwrap_or_default()) {
+            match memchr::memrchr(b'\n', &buf) {
                 Some(p) => break p + 1,
                 // One line longer than the block: read further before cutting.
                 None => target = target.saturating_mul(2),
             }
         };
-        carry.extend_from_slice(buf.get(cut..filled).unwrap_or_default());
+        carry.extend_from_slice(buf.get(cut..).unwrap_or_default());
         buf.truncate(cut);
         if !buf.is_empty() && !f(buf) {
             return Ok(());
