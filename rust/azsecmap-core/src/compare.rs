@@ -197,14 +197,24 @@ pub fn brief_into(out: &mut String, v: &Value) {
         Value::Number(n) => {
             let _ = std::fmt::Write::write_fmt(out, format_args!("{n}"));
         }
-        // A string that needs no escaping and fits: quotes around it, as JSON writes it.
-        Value::String(s)
-            if s.len() + 2 <= BRIEF_LIMIT
-                && !s.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) =>
-        {
+        // A string that needs no escaping: quotes around it, as JSON writes it, cut as
+        // `brief_json` cuts (the opening quote and 76 characters, then `...`).
+        Value::String(s) if !s.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) => {
             out.push('"');
-            out.push_str(s);
-            out.push('"');
+            match s.char_indices().nth(BRIEF_LIMIT - 2) {
+                None => {
+                    out.push_str(s);
+                    out.push('"');
+                }
+                Some(_) => {
+                    let cut = s
+                        .char_indices()
+                        .nth(BRIEF_LIMIT - 4)
+                        .map_or(s.len(), |(i, _)| i);
+                    out.push_str(s.get(..cut).unwrap_or(s));
+                    out.push_str("...");
+                }
+            }
         }
         v => out.push_str(&brief_json(v)),
     }
@@ -390,6 +400,13 @@ mod tests {
         ];
         for v in values {
             assert_eq!(brief(&v), brief_json(&v), "{v}");
+        }
+        // Long strings are cut by characters, not bytes, at the same place either way.
+        for n in 70..90 {
+            for unit in ["x", "é", "中", "a\u{1F600}"] {
+                let v = json!(unit.repeat(n));
+                assert_eq!(brief(&v), brief_json(&v), "{n} {unit}");
+            }
         }
         assert_eq!(brief(&json!("x".repeat(100))).chars().count(), 80);
         assert!(brief(&json!("x".repeat(100))).ends_with("..."));

@@ -34,6 +34,8 @@ pub struct FieldRef {
     /// Candidate paths: one, or several when a namespace-level alias serves several resource
     /// types (`(lower-cased type, path)`; the first whose type matches the resource wins).
     pub paths: Vec<(String, PropertyPath)>,
+    /// Each of `paths` as shown in reasons (written once: reasons are made per row).
+    shown: Vec<String>,
     /// `fullName` is computed from the resource id rather than read.
     pub full_name: bool,
     /// `location` values are normalised (`East US 2` equals `eastus2`).
@@ -43,6 +45,12 @@ pub struct FieldRef {
 impl FieldRef {
     /// Resolve a field name against the alias table.
     pub fn resolve(text: &str, aliases: &AliasTable) -> Result<Self, String> {
+        let mut field = Self::resolve_paths(text, aliases)?;
+        field.shown = field.paths.iter().map(|(_, p)| p.display()).collect();
+        Ok(field)
+    }
+
+    fn resolve_paths(text: &str, aliases: &AliasTable) -> Result<Self, String> {
         let trimmed = text.trim();
         if trimmed.is_empty() {
             return Err("empty field name".into());
@@ -53,6 +61,7 @@ impl FieldRef {
                 text: trimmed.to_string(),
                 kind,
                 paths: vec![(String::new(), parse(path)?)],
+                shown: Vec::new(),
                 full_name: false,
                 location: false,
             })
@@ -88,6 +97,7 @@ impl FieldRef {
                         segments: vec![Segment::Key("tags".into()), Segment::Key(name)],
                     },
                 )],
+                shown: Vec::new(),
                 full_name: false,
                 location: false,
             });
@@ -105,6 +115,7 @@ impl FieldRef {
                 text: trimmed.to_string(),
                 kind: FieldKind::Alias,
                 paths,
+                shown: Vec::new(),
                 full_name: false,
                 location: false,
             });
@@ -125,14 +136,32 @@ impl FieldRef {
         static EMPTY: PropertyPath = PropertyPath {
             segments: Vec::new(),
         };
+        self.paths
+            .get(self.path_index(resource_type))
+            .map_or(&EMPTY, |(_, p)| p)
+    }
+
+    /// [`FieldRef::path_for`] as reasons show it.
+    pub fn shown_path(&self, resource_type: Option<&str>) -> &str {
+        self.shown
+            .get(self.path_index(resource_type))
+            .map_or("", String::as_str)
+    }
+
+    /// Which of `paths` a resource of type `resource_type` reads.
+    fn path_index(&self, resource_type: Option<&str>) -> usize {
         if self.paths.len() > 1 {
             if let Some(t) = resource_type {
-                if let Some((_, p)) = self.paths.iter().find(|(ty, _)| ty.eq_ignore_ascii_case(t)) {
-                    return p;
+                if let Some(i) = self
+                    .paths
+                    .iter()
+                    .position(|(ty, _)| ty.eq_ignore_ascii_case(t))
+                {
+                    return i;
                 }
             }
         }
-        self.paths.first().map_or(&EMPTY, |(_, p)| p)
+        0
     }
 
     /// True when the field selects a collection (`[*]`).

@@ -142,7 +142,7 @@ impl<'a> Step<'a> {
         Reason {
             pointer: pointer.to_string(),
             subject: subject.into_owned(),
-            path,
+            path: path.map(str::to_string),
             actual: self.actual.as_deref().cloned(),
             operator,
             expected: self.expected.as_ref().clone(),
@@ -156,7 +156,7 @@ impl<'a> Step<'a> {
         let (_, subject, path, operator) = self.parts(resource_type);
         ReasonText {
             subject: &subject,
-            path: path.as_deref(),
+            path,
             actual: self.actual.as_deref(),
             operator,
             expected: &self.expected,
@@ -170,15 +170,15 @@ impl<'a> Step<'a> {
     fn parts(
         &self,
         resource_type: Option<&str>,
-    ) -> (&str, Cow<'_, str>, Option<String>, &'static str) {
+    ) -> (&str, Cow<'_, str>, Option<&str>, &'static str) {
         match &self.leaf {
             Leaf::Field(fc, field) => (
                 &fc.pointer,
                 Cow::Borrowed(field.text.as_str()),
                 Some(if field.full_name {
-                    "fullName".to_string()
+                    "fullName"
                 } else {
-                    field.path_for(resource_type).display()
+                    field.shown_path(resource_type)
                 }),
                 fc.op.kind.name(),
             ),
