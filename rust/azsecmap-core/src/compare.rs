@@ -121,11 +121,32 @@ pub fn scalar_text(v: &Value) -> Option<String> {
     }
 }
 
+/// `YYYY-MM-DD` alone, read directly as midnight UTC: policies compare with such dates often,
+/// and chrono's pattern parsing would first fail on every date-time pattern. `None` for any
+/// other text (and for a date that does not exist), which the full parsers then read.
+pub(crate) fn plain_date(t: &str) -> Option<DateTime<Utc>> {
+    let b = t.as_bytes();
+    if b.len() != 10 || b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') {
+        return None;
+    }
+    let digits = |from: usize, to: usize| -> Option<u32> {
+        b.get(from..to)?.iter().try_fold(0u32, |n, c| {
+            c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+        })
+    };
+    let year = i32::try_from(digits(0, 4)?).ok()?;
+    let date = NaiveDate::from_ymd_opt(year, digits(5, 7)?, digits(8, 10)?)?;
+    Some(date.and_hms_opt(0, 0, 0)?.and_utc())
+}
+
 /// Parse a date-time the way ARM accepts ISO 8601 strings.
 pub fn parse_datetime(s: &str) -> Option<DateTime<Utc>> {
     let t = s.trim();
     if t.len() < 10 || !t.as_bytes().first().is_some_and(u8::is_ascii_digit) {
         return None;
+    }
+    if let Some(d) = plain_date(t) {
+        return Some(d);
     }
     if let Ok(d) = DateTime::parse_from_rfc3339(t) {
         return Some(d.with_timezone(&Utc));
@@ -376,6 +397,44 @@ impl MatchPattern {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// The direct reading of `YYYY-MM-DD` answers as the pattern parsers do, and leaves
+    /// every other shape to them.
+    #[test]
+    fn plain_dates_read_as_chrono_reads_them() {
+        let chrono = |t: &str| {
+            NaiveDate::parse_from_str(t, "%Y-%m-%d")
+                .ok()
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .map(|d| d.and_utc())
+        };
+        for t in [
+            "2099-12-31",
+            "2019-04-01",
+            "0000-01-01",
+            "2024-02-29",
+            "9999-12-31",
+        ] {
+            assert_eq!(plain_date(t), chrono(t), "{t}");
+            assert!(plain_date(t).is_some(), "{t}");
+            assert_eq!(parse_datetime(t), plain_date(t), "{t}");
+        }
+        for t in [
+            "2023-02-29",
+            "2024-13-01",
+            "2024-00-10",
+            "2024-1-011",
+            "20240-1-01",
+            "2024/01/01",
+            "2024-01-0x",
+            "2024-01-01Z",
+        ] {
+            assert_eq!(plain_date(t), None, "{t}");
+            assert_eq!(parse_datetime(t), chrono(t), "{t}");
+        }
+        // A sign before the year is chrono's to read (and `parse_datetime` turns it away).
+        assert_eq!(plain_date("+024-01-01"), None);
+    }
 
     #[test]
     fn brief_scalars_read_as_compact_json() {

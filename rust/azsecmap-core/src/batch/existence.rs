@@ -145,12 +145,18 @@ pub(crate) fn is_related_type(types: &[String], resource_type: &str) -> bool {
 pub fn scope_of(id: &str) -> (String, String) {
     let mut sub = String::new();
     let mut group = String::new();
-    let mut parts = id.split('/');
+    // Split as bytes: ids are short, and a byte loop beats a search call per segment.
+    let mut parts = id.as_bytes().split(|b| *b == b'/');
+    let lower = |p: Option<&[u8]>| {
+        std::str::from_utf8(p.unwrap_or_default())
+            .unwrap_or_default()
+            .to_ascii_lowercase()
+    };
     while let Some(p) = parts.next() {
-        if p.eq_ignore_ascii_case("subscriptions") && sub.is_empty() {
-            sub = parts.next().unwrap_or_default().to_ascii_lowercase();
-        } else if p.eq_ignore_ascii_case("resourceGroups") && group.is_empty() {
-            group = parts.next().unwrap_or_default().to_ascii_lowercase();
+        if p.eq_ignore_ascii_case(b"subscriptions") && sub.is_empty() {
+            sub = lower(parts.next());
+        } else if p.eq_ignore_ascii_case(b"resourceGroups") && group.is_empty() {
+            group = lower(parts.next());
         }
     }
     (sub, group)
@@ -396,5 +402,11 @@ mod tests {
             Some(srv.to_ascii_lowercase().as_str())
         );
         assert_eq!(scope_of(kv), ("s".into(), "g".into()));
+        assert_eq!(
+            scope_of("/SUBSCRIPTIONS/Ab/resourcegroups/Grüppe-É/x/y"),
+            ("ab".into(), "grüppe-É".into())
+        );
+        assert_eq!(scope_of("/subscriptions"), (String::new(), String::new()));
+        assert_eq!(scope_of("/providers/x"), (String::new(), String::new()));
     }
 }

@@ -75,6 +75,9 @@ pub(crate) fn format_policy_default(dt: &DateTime<Utc>) -> String {
 /// a date alone means midnight UTC).
 pub(crate) fn parse_datetime(func: &str, s: &str) -> Result<DateTime<Utc>, EvalError> {
     let t = s.trim();
+    if let Some(d) = crate::compare::plain_date(t) {
+        return Ok(d);
+    }
     let with_t = t.replacen(' ', "T", 1);
     if let Ok(dt) = DateTime::parse_from_rfc3339(&with_t) {
         return Ok(dt.with_timezone(&Utc));
