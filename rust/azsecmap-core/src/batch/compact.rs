@@ -23,12 +23,22 @@ pub struct CompactDocs {
 impl CompactDocs {
     /// Keep what `projection` keeps of `doc`.
     pub fn push(&mut self, doc: &Value, projection: &Projection) {
+        let id = resource_id(doc).unwrap_or_default();
+        let resource_type = resource_type(doc).unwrap_or_default();
+        self.push_identified(doc, id, resource_type, projection);
+    }
+
+    /// [`CompactDocs::push`] for a document whose `id` and `type` the caller has read.
+    pub fn push_identified(
+        &mut self,
+        doc: &Value,
+        id: &str,
+        resource_type: &str,
+        projection: &Projection,
+    ) {
         projection.write_kept(doc, &mut self.text);
         self.ends.push(self.text.len());
-        self.identities.push(
-            resource_id(doc).unwrap_or_default(),
-            resource_type(doc).unwrap_or_default(),
-        );
+        self.identities.push(id, resource_type);
     }
 
     /// Number of documents.
@@ -61,8 +71,29 @@ impl CompactDocs {
         crate::projection::parse_whole(text).or_else(|| serde_json::from_str(text).ok())
     }
 
+    /// All the documents of `parts`, in order, in buffers allocated once.
+    pub fn concat(parts: Vec<CompactDocs>) -> CompactDocs {
+        let mut all = CompactDocs::default();
+        all.text
+            .reserve(parts.iter().map(|p| p.text.len()).sum::<usize>());
+        all.ends
+            .reserve(parts.iter().map(CompactDocs::len).sum::<usize>());
+        all.identities.reserve(
+            parts.iter().map(CompactDocs::len).sum(),
+            parts.iter().map(|p| p.identities.text_len()).sum(),
+        );
+        for p in parts {
+            all.append(p);
+        }
+        all
+    }
+
     /// Move every document of `other` after these.
     pub fn append(&mut self, other: CompactDocs) {
+        if self.is_empty() && self.text.capacity() < other.text.len() {
+            *self = other;
+            return;
+        }
         let base = self.text.len();
         self.text.push_str(&other.text);
         self.ends.extend(other.ends.iter().map(|e| e + base));

@@ -73,12 +73,17 @@ impl Identities {
         self.ends.len()
     }
 
+    /// Bytes of `id` and `type` text held.
+    pub(crate) fn text_len(&self) -> usize {
+        self.text.len()
+    }
+
     /// True when there is none.
     pub fn is_empty(&self) -> bool {
         self.ends.is_empty()
     }
 
-    fn reserve(&mut self, entries: usize, text: usize) {
+    pub(crate) fn reserve(&mut self, entries: usize, text: usize) {
         self.ends.reserve(entries);
         self.text.reserve(text);
     }
@@ -122,6 +127,8 @@ impl Block {
     /// The parts in order; bad lines are renumbered past the newlines of the parts before.
     fn of_parts(parts: Vec<Evaluated>) -> Block {
         let mut block = Block::default();
+        let mut deferred = Vec::with_capacity(parts.len());
+        let mut related = Vec::with_capacity(parts.len());
         for mut part in parts {
             for e in &mut part.errors {
                 e.line += block.newlines;
@@ -129,10 +136,12 @@ impl Block {
             block.newlines += part.newlines;
             block.resources += part.identities.len();
             block.rows.0.push((part.identities, part.results));
-            block.deferred.append(part.deferred);
-            block.related.append(part.related);
+            deferred.push(part.deferred);
+            related.push(part.related);
             block.errors.append(&mut part.errors);
         }
+        block.deferred = CompactDocs::concat(deferred);
+        block.related = CompactDocs::concat(related);
         block
     }
 }
@@ -228,10 +237,12 @@ fn evaluate_lines(
                 let decider = if deferred { &run } else { &whole };
                 decider.decide_resource(&info.candidates, r, &doc, t, &mut out.results);
                 if deferred {
-                    out.deferred.push(&doc, &pack.existence_projection);
+                    out.deferred
+                        .push_identified(&doc, id, t, &pack.existence_projection);
                 }
                 if info.related {
-                    out.related.push(&doc, &pack.existence_projection);
+                    out.related
+                        .push_identified(&doc, id, t, &pack.existence_projection);
                 }
             });
             Ok(out)
