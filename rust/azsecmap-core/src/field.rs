@@ -34,23 +34,30 @@ pub struct FieldRef {
     /// Candidate paths: one, or several when a namespace-level alias serves several resource
     /// types (`(lower-cased type, path)`; the first whose type matches the resource wins).
     pub paths: Vec<(String, PropertyPath)>,
-    /// Each of `paths` as shown in reasons (written once: reasons are made per row).
-    shown: Vec<String>,
+    /// Each of `paths` as reasons show it, written on first use (reasons are made per row;
+    /// fields resolved at run time, as `field()` does, seldom need it).
+    shown: ShownPaths,
     /// `fullName` is computed from the resource id rather than read.
     pub full_name: bool,
     /// `location` values are normalised (`East US 2` equals `eastus2`).
     pub location: bool,
 }
 
+/// A cache of text derived from a field's paths: it takes no part in comparing fields.
+#[derive(Debug, Clone, Default)]
+struct ShownPaths(std::sync::OnceLock<Vec<String>>);
+
+impl PartialEq for ShownPaths {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for ShownPaths {}
+
 impl FieldRef {
     /// Resolve a field name against the alias table.
     pub fn resolve(text: &str, aliases: &AliasTable) -> Result<Self, String> {
-        let mut field = Self::resolve_paths(text, aliases)?;
-        field.shown = field.paths.iter().map(|(_, p)| p.display()).collect();
-        Ok(field)
-    }
-
-    fn resolve_paths(text: &str, aliases: &AliasTable) -> Result<Self, String> {
         let trimmed = text.trim();
         if trimmed.is_empty() {
             return Err("empty field name".into());
@@ -61,7 +68,7 @@ impl FieldRef {
                 text: trimmed.to_string(),
                 kind,
                 paths: vec![(String::new(), parse(path)?)],
-                shown: Vec::new(),
+                shown: ShownPaths::default(),
                 full_name: false,
                 location: false,
             })
@@ -97,7 +104,7 @@ impl FieldRef {
                         segments: vec![Segment::Key("tags".into()), Segment::Key(name)],
                     },
                 )],
-                shown: Vec::new(),
+                shown: ShownPaths::default(),
                 full_name: false,
                 location: false,
             });
@@ -115,7 +122,7 @@ impl FieldRef {
                 text: trimmed.to_string(),
                 kind: FieldKind::Alias,
                 paths,
-                shown: Vec::new(),
+                shown: ShownPaths::default(),
                 full_name: false,
                 location: false,
             });
@@ -144,6 +151,8 @@ impl FieldRef {
     /// [`FieldRef::path_for`] as reasons show it.
     pub fn shown_path(&self, resource_type: Option<&str>) -> &str {
         self.shown
+            .0
+            .get_or_init(|| self.paths.iter().map(|(_, p)| p.display()).collect())
             .get(self.path_index(resource_type))
             .map_or("", String::as_str)
     }
