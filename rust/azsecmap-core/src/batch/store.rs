@@ -343,13 +343,34 @@ mod tests {
         let text: String = (1..=40)
             .map(|i| format!("{{\"n\":{i},\"pad\":\"{}\"}}\n", "x".repeat(i * 3 % 17)))
             .collect();
-        for block in [1, 2, 7, 16, 33, 100, 1 << 20] {
-            for recycle_buffers in [false, true] {
+        /// A reader that is interrupted by a signal before every read and returns at most
+        /// five bytes a read.
+        struct Stutter<'a>(&'a [u8], bool);
+        impl std::io::Read for Stutter<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                self.1 = !self.1;
+                if self.1 {
+                    return Err(std::io::ErrorKind::Interrupted.into());
+                }
+                let n = buf.len().min(5).min(self.0.len());
+                buf[..n].copy_from_slice(&self.0[..n]);
+                self.0 = &self.0[n..];
+                Ok(n)
+            }
+        }
+        for (block, recycle_buffers, stutter) in [1, 2, 7, 16, 33, 100, 1 << 20]
+            .into_iter()
+            .flat_map(|b| [(b, false, false), (b, true, false), (b, true, true)])
+        {
+            {
                 let (tx, rx) = std::sync::mpsc::channel();
                 let mut seen = Vec::new();
-                let mut reader = text.as_bytes();
+                let mut plain = text.as_bytes();
+                let mut stuttering = Stutter(text.as_bytes(), false);
+                let reader: &mut dyn std::io::Read =
+                    if stutter { &mut stuttering } else { &mut plain };
                 let mut first = 1;
-                for_each_owned_block(&mut reader, block, &rx, &mut |buf| {
+                for_each_owned_block(reader, block, &rx, &mut |buf| {
                     let (lines, newlines) = lines_of(&buf, first);
                     for (n, l) in lines {
                         seen.push((n, String::from_utf8(l.to_vec()).unwrap()));
@@ -366,7 +387,10 @@ mod tests {
                     .enumerate()
                     .map(|(k, l)| (k + 1, l.to_string()))
                     .collect();
-                assert_eq!(seen, want, "block {block}, recycled {recycle_buffers}");
+                assert_eq!(
+                    seen, want,
+                    "block {block}, recycled {recycle_buffers}, {stutter}"
+                );
             }
         }
     }
