@@ -7,10 +7,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use arrow_array::builder::StringViewBuilder;
 use arrow_array::types::{UInt32Type, UInt8Type};
-use arrow_array::{
-    ArrayRef, DictionaryArray, RecordBatch, StringArray, StringViewArray, UInt32Array, UInt8Array,
-};
+use arrow_array::{ArrayRef, DictionaryArray, RecordBatch, StringArray, UInt32Array, UInt8Array};
 use arrow_schema::{DataType, Field, Schema};
 use azsecmap_core::batch::store::ResourceStore;
 use azsecmap_core::batch::{
@@ -433,13 +432,16 @@ fn to_batch(
         UInt8Array::from(results.state.iter().map(|s| *s as u8).collect::<Vec<u8>>()),
         Arc::new(StringArray::from(states)),
     )?;
-    let reason = StringViewArray::from(
-        results
-            .reason
-            .iter()
-            .map(Option::as_deref)
-            .collect::<Vec<_>>(),
-    );
+    // Reasons repeat heavily (the same deciding values on many resources): equal texts share
+    // one copy in the view buffers, which Polars takes as they are.
+    let mut reason = StringViewBuilder::with_capacity(n).with_deduplicate_strings();
+    for r in &results.reason {
+        match r {
+            Some(text) => reason.try_append_value(text)?,
+            None => reason.append_null(),
+        }
+    }
+    let reason = reason.finish();
     let columns: Vec<ArrayRef> = vec![
         ids.finish(k_id)?,
         types.finish(k_type)?,
