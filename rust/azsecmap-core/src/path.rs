@@ -349,6 +349,8 @@ mod tests {
             assert_eq!(get_member(&map, "type"), Some(&json!("exact")), "{extra}");
             assert_eq!(get_member(&map, "tYPE"), Some(&json!("mixed")), "{extra}");
             assert_eq!(get_member(&map, "TYPE"), Some(&json!("Upper")), "{extra}");
+            // A lower-case first letter late in the alphabet walks from the back.
+            assert_eq!(get_member(&map, "tyPE"), Some(&json!("Upper")), "{extra}");
             assert_eq!(get_member(&map, "typ"), None, "{extra}");
             assert_eq!(get_member(&map, "zzz"), None, "{extra}");
         }
