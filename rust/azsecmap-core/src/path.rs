@@ -166,20 +166,18 @@ pub fn get_member<'a>(object: &'a serde_json::Map<String, Value>, key: &str) -> 
     // the first name (in the map's order) equal to it ignoring ASCII case; members are sorted
     // by name, so a key late in the alphabet is met sooner from the back.
     let (exact, folded) = if object.len() > SMALL_OBJECT {
-        (object.get(key), None)
+        match object.get(key) {
+            Some(v) => (Some(v), None),
+            None => scan_members(object.iter(), key, false),
+        }
     } else if key.as_bytes().first().is_some_and(|b| *b > b'n') {
         scan_members(object.iter().rev(), key, true)
     } else {
         scan_members(object.iter(), key, false)
     };
-    if let Some(v) = exact {
-        return Some(v);
+    if exact.is_some() {
+        return exact;
     }
-    let folded = folded.or_else(|| {
-        (object.len() > SMALL_OBJECT)
-            .then(|| scan_members(object.iter(), key, false).1)
-            .flatten()
-    });
     if folded.is_some() {
         return folded;
     }

@@ -78,20 +78,9 @@ pub(crate) fn for_each_line<'a>(
     newlines - 1
 }
 
-/// Parse NDJSON line number `line` through `projection` into a resource.
+/// Parse NDJSON line number `line` through `projection`; whether the document is a resource
+/// is the caller's to check ([`resource`], or [`identity`] when it needs `id` and `type`).
 pub(crate) fn parse_line(
-    projection: &Projection,
-    bytes: &[u8],
-    line: usize,
-    gate: Option<TypeGate<'_>>,
-) -> Result<Value, LoadError> {
-    let v = parse_json(projection, bytes, line, gate)?;
-    identity(&v).map_err(|message| LoadError { line, message })?;
-    Ok(v)
-}
-
-/// [`parse_line`] without checking that the document is a resource (see [`identity`]).
-pub(crate) fn parse_json(
     projection: &Projection,
     bytes: &[u8],
     line: usize,
@@ -101,6 +90,14 @@ pub(crate) fn parse_json(
         line,
         message: crate::policy::json_error(&e),
     })
+}
+
+/// `doc` when it is a resource, else the error for line (or element) number `line`.
+pub(crate) fn resource(doc: Value, line: usize) -> Result<Value, LoadError> {
+    match identity(&doc) {
+        Ok(_) => Ok(doc),
+        Err(message) => Err(LoadError { line, message }),
+    }
 }
 
 /// The `id` and `type` of a resource document, or why it is not one.
@@ -152,7 +149,9 @@ impl ResourceStore {
             .0
             .par_iter()
             .with_min_len(256)
-            .map(|&(line, bytes)| parse_line(projection, bytes, line, gate))
+            .map(|&(line, bytes)| {
+                parse_line(projection, bytes, line, gate).and_then(|v| resource(v, line))
+            })
             .collect();
         self.docs.reserve(parsed.len());
         for p in parsed {
@@ -171,12 +170,9 @@ impl ResourceStore {
         projection
             .parse_many(bytes, &mut |v| {
                 element += 1;
-                match identity(&v) {
-                    Ok(_) => docs.push(v),
-                    Err(message) => errors.push(LoadError {
-                        line: element,
-                        message,
-                    }),
+                match resource(v, element) {
+                    Ok(v) => docs.push(v),
+                    Err(e) => errors.push(e),
                 }
             })
             .map_err(|e| crate::policy::json_error(&e))

@@ -160,7 +160,7 @@ impl Rows {
         results.reserve(parts.iter().map(|(_, r)| r.len()).sum());
         identities.reserve(
             parts.iter().map(|(i, _)| i.len()).sum(),
-            parts.iter().map(|(i, _)| i.text.len()).sum(),
+            parts.iter().map(|(i, _)| i.text_len()).sum(),
         );
         for (ids, rows) in parts {
             let offset = u32::try_from(identities.len()).unwrap_or(u32::MAX);
@@ -218,11 +218,11 @@ fn evaluate_lines(
             // added once all are done.
             out.newlines = store::for_each_line(part, line, |n, bytes| {
                 let projection = &pack.evaluation_projection;
-                let doc = match store::parse_json(projection, bytes, n, Some(&gate)) {
+                let doc = match store::parse_line(projection, bytes, n, Some(&gate)) {
                     Ok(doc) => doc,
                     Err(e) => return out.errors.push(e),
                 };
-                // Checked here rather than in `parse_line`, so `id` and `type` are found once.
+                // Checked through `identity`, which hands back the `id` and `type` it found.
                 let (id, t) = match store::identity(&doc) {
                     Ok(identity) => identity,
                     Err(message) => return out.errors.push(LoadError { line: n, message }),
