@@ -31,12 +31,13 @@ WORKLOAD_A = (
     "polars_parse",
     "azsecmap",
     "azsecmap_lean",
+    "azsecmap_parse",
     "duckdb",
     "polars",
     "python",
 )
-WORKLOAD_B = ("baseline", "read", "azsecmap", "azsecmap_lean")
-WORKLOAD_H = ("baseline", "read", "azsecmap", "azsecmap_lean", "duckdb")
+WORKLOAD_B = ("baseline", "read", "azsecmap_parse", "azsecmap", "azsecmap_lean")
+WORKLOAD_H = ("baseline", "read", "azsecmap_parse", "azsecmap", "azsecmap_lean", "duckdb")
 PEERS = ("duckdb", "polars", "python")
 
 
@@ -122,7 +123,8 @@ def summarise(runs: dict[str, list[dict[str, Any]]], n: int, size: int) -> list[
                 f"{statistics.median(r['load_s'] for r in rs):.2f} / "
                 f"{statistics.median(r['eval_s'] for r in rs):.2f}"
             )
-        pairs = f"{n * policies / t:,.0f}" if who.startswith("azsecmap") or who in PEERS else ""
+        evaluates = who in ("azsecmap", "azsecmap_lean", *PEERS)
+        pairs = f"{n * policies / t:,.0f}" if evaluates else ""
         ratio = f"{t / base:.2f}" if base and t > 0 else ""
         lines.append(f"| {who} | {t:.2f} | {split} | {pairs} | {rss[who] / 1e6:,.0f} | {ratio} |")
     a = runs.get("azsecmap", [{}])[0]
@@ -133,7 +135,7 @@ def summarise(runs: dict[str, list[dict[str, Any]]], n: int, size: int) -> list[
             f" s (not in the time above), {a['rows']:,} rows, states {a['states']}, "
             f"{a['policy_errors']} policy errors, {a['load_errors']} load errors",
         ]
-    for who in ("duckdb", "polars", "python", "read", "orjson", "polars_parse"):
+    for who in ("duckdb", "polars", "python", "read", "orjson", "polars_parse", "azsecmap_parse"):
         if who in med and base:
             lines.append(
                 f"azsecmap end-to-end vs {who}: {med[who] / base:.2f}x "
@@ -141,6 +143,11 @@ def summarise(runs: dict[str, list[dict[str, Any]]], n: int, size: int) -> list[
             )
     if "read" in med and base:
         lines.append(f"azsecmap time / read time = {base / med['read']:.2f}")
+    if "azsecmap_parse" in med and "read" in med:
+        lines.append(
+            f"azsecmap_parse (read, check and identify every line; evaluate nothing) / read time"
+            f" = {med['azsecmap_parse'] / med['read']:.2f}"
+        )
     if "azsecmap" in rss:
         lines.append(f"azsecmap peak RSS / NDJSON size = {rss['azsecmap'] / size:.3f}")
     return lines

@@ -21,6 +21,7 @@ CONTENDERS = (
     "polars_parse",
     "azsecmap",
     "azsecmap_lean",
+    "azsecmap_parse",
     "duckdb",
     "polars",
     "python",
@@ -102,6 +103,35 @@ def _azsecmap(path: str, workload: str, lean: bool = False) -> dict[str, Any]:
     }
 
 
+def _azsecmap_parse(path: str, _w: str) -> dict[str, Any]:
+    """The floor under azsecmap's own time: the same public calls with one policy whose type
+    no resource has, so every line is still read, checked to be JSON and identified (bad lines
+    must be reported), and nothing is evaluated."""
+    import azsecmap
+
+    rule = {
+        "properties": {
+            "displayName": "applies to no resource",
+            "mode": "All",
+            "policyRule": {
+                "if": {"field": "type", "equals": "Azsecmap.Bench/nothing"},
+                "then": {"effect": "audit"},
+            },
+        }
+    }
+    pack = azsecmap.PolicyPack([azsecmap.Policy.from_json(rule, name="parse-floor")])
+    t0 = time.perf_counter()
+    ev = azsecmap.evaluate(
+        pack, azsecmap.Resources.from_ndjson(path), reasons=False, only_failing=True
+    )
+    return {
+        "total_s": time.perf_counter() - t0,
+        "rows": ev.results.height,
+        "resources": ev.resource_count,
+        "load_errors": len(ev.load_errors),
+    }
+
+
 def _duckdb(path: str, workload: str) -> dict[str, Any]:
     import duckdb
 
@@ -178,6 +208,7 @@ def run_one(contender: str, path: str, workload: str = "a") -> dict[str, Any]:
         "polars_parse": _polars_parse,
         "azsecmap": _azsecmap,
         "azsecmap_lean": lambda p, w: _azsecmap(p, w, lean=True),
+        "azsecmap_parse": _azsecmap_parse,
         "duckdb": _duckdb,
         "polars": _polars,
         "python": _python,
